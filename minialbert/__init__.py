@@ -1,0 +1,16 @@
+"""minialbert: a readable ALBERT (Lan et al., 2019) in NumPy with a hand-written
+backward pass for every op, and the same code on CUDA through CuPy."""
+from .config import AlbertConfig, preset, PRESET_NAMES
+from .model import AlbertModel, AlbertPreTrainedModel, count_parameters
+from .heads import (AlbertForMaskedLM, AlbertForMultipleChoice, AlbertForPreTraining,
+                    AlbertForQuestionAnswering, AlbertForSequenceClassification,
+                    AlbertForTokenClassification, MODEL_CLASSES)
+from .checkpoint import CheckpointError
+from .tokenizer import AlbertTokenizer, BertWordPieceTokenizer, load_tokenizer
+
+__version__ = "0.1.0"
+
+__all__ = ["AlbertConfig", "preset", "PRESET_NAMES", "AlbertModel", "AlbertPreTrainedModel", "count_parameters",
+           "AlbertForMaskedLM", "AlbertForPreTraining", "AlbertForSequenceClassification",
+           "AlbertForTokenClassification", "AlbertForQuestionAnswering", "AlbertForMultipleChoice",
+           "MODEL_CLASSES", "CheckpointError", "AlbertTokenizer", "BertWordPieceTokenizer", "load_tokenizer"]

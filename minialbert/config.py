@@ -1,0 +1,192 @@
+"""AlbertConfig: one dataclass for the whole ALBERT family.
+
+Dimension letters used in shape comments throughout minialbert:
+    B  batch size                 T  sequence length
+    V  vocab_size                 E  embedding_size (factorised, paper §3.1)
+    H  hidden_size                I  intermediate_size (feed-forward width)
+    NH num_attention_heads        HS head size = H / NH
+    L  num_hidden_layers          G  num_hidden_groups
+    C  number of choices (multiple choice), K number of labels
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+ACTIVATIONS = ("gelu_new", "gelu", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish", "tanh", "linear")
+SHARE_TYPES = ("all", "attention", "ffn", "none")
+LN_TYPES = ("postln", "preln")
+PROBLEM_TYPES = (None, "regression", "single_label_classification", "multi_label_classification")
+
+
+@dataclass
+class AlbertConfig:
+    # Field names and defaults follow Hugging Face's AlbertConfig (whose defaults
+    # are the xxlarge shape), so any HF config.json round-trips.
+    vocab_size: int = 30000
+    embedding_size: int = 128
+    hidden_size: int = 4096
+    num_hidden_layers: int = 12
+    num_hidden_groups: int = 1
+    num_attention_heads: int = 64
+    intermediate_size: int = 16384
+    inner_group_num: int = 1
+    hidden_act: str = "gelu_new"
+    hidden_dropout_prob: float = 0.0
+    attention_probs_dropout_prob: float = 0.0
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    initializer_range: float = 0.02
+    layer_norm_eps: float = 1e-12
+    classifier_dropout_prob: Optional[float] = 0.1
+    position_embedding_type: str = "absolute"
+    pad_token_id: int = 0
+    bos_token_id: int = 2
+    eos_token_id: int = 3
+    # heads
+    num_labels: int = 2
+    problem_type: Optional[str] = None
+    id2label: Optional[Dict[int, str]] = None
+    # variants of the albert_pytorch port
+    share_type: str = "all"   # which sublayers are shared across layers (paper §3.1, Table 4)
+    ln_type: str = "postln"   # postln: LN(x + f(x)) as in BERT/ALBERT; preln: x + f(LN(x))
+    # Anything else found in a config file is kept here and written back.
+    extra: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def validate(self):
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(f"hidden_size {self.hidden_size} is not a multiple of "
+                             f"num_attention_heads {self.num_attention_heads}")
+        if self.hidden_act not in ACTIVATIONS:
+            raise ValueError(f"hidden_act {self.hidden_act!r} is not supported; choose one of {ACTIVATIONS}")
+        if self.share_type not in SHARE_TYPES:
+            raise ValueError(f"share_type {self.share_type!r}; expected one of {SHARE_TYPES}")
+        if self.ln_type not in LN_TYPES:
+            raise ValueError(f"ln_type {self.ln_type!r}; expected one of {LN_TYPES}")
+        if self.problem_type not in PROBLEM_TYPES:
+            raise ValueError(f"problem_type {self.problem_type!r}; expected one of {PROBLEM_TYPES}")
+        if self.position_embedding_type != "absolute":
+            raise NotImplementedError(
+                f"position_embedding_type {self.position_embedding_type!r}: only 'absolute' "
+                "(the one every released ALBERT uses) is implemented")
+        if not 1 <= self.num_hidden_groups <= self.num_hidden_layers:
+            raise ValueError(f"num_hidden_groups {self.num_hidden_groups} must be in 1..num_hidden_layers")
+        for name in ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers",
+                     "intermediate_size", "inner_group_num", "max_position_embeddings", "type_vocab_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    # ------------------------------------------------------------ derived
+    @property
+    def head_size(self) -> int:  # HS
+        return self.hidden_size // self.num_attention_heads
+
+    def group_of_layer(self, i: int) -> int:
+        """HF's rule: layer i of L runs group int(i / (L / G))."""
+        return int(i / (self.num_hidden_layers / self.num_hidden_groups))
+
+    # ------------------------------------------------------------ files
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "AlbertConfig":
+        """From an HF config.json or a Google albert_config.json dict."""
+        d = dict(d)
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        google = "model_type" not in d and "architectures" not in d
+        if google and d.get("hidden_act") == "gelu":
+            # Google's modeling.py `gelu` is the tanh approximation, i.e. HF's gelu_new.
+            d["hidden_act"] = "gelu_new"
+        if "id2label" in d and d["id2label"] is not None:
+            d["id2label"] = {int(k): v for k, v in d["id2label"].items()}
+            d.setdefault("num_labels", len(d["id2label"]))
+        kwargs = {k: v for k, v in d.items() if k in known}
+        extra = {k: v for k, v in d.items() if k not in known and k != "extra"}
+        if d.get("classifier_dropout_prob", 0.1) is None:
+            kwargs["classifier_dropout_prob"] = None
+        return cls(**kwargs, extra=extra)
+
+    @classmethod
+    def from_json_file(cls, path) -> "AlbertConfig":
+        path = Path(path)
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not valid JSON ({e})") from None
+        return cls.from_dict(d)
+
+    @classmethod
+    def from_pretrained(cls, path) -> "AlbertConfig":
+        """A directory with config.json (HF) or albert_config.json (Google), or a file."""
+        path = Path(path)
+        if path.is_dir():
+            for name in ("config.json", "albert_config.json"):
+                if (path / name).exists():
+                    return cls.from_json_file(path / name)
+            raise FileNotFoundError(f"{path}: no config.json or albert_config.json")
+        if name_in_presets(str(path)):
+            return preset(str(path))
+        return cls.from_json_file(path)
+
+    def to_dict(self) -> Dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        if d["id2label"] is None:
+            d.pop("id2label")
+        d.update(self.extra)
+        d["model_type"] = "albert"
+        return d
+
+    def to_json_file(self, path):
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    def replace(self, **changes) -> "AlbertConfig":
+        return dataclasses.replace(self, **changes)
+
+
+# Presets: the released shapes (google-research/albert configs). v1 and v2 share
+# shapes; v2 drops dropout and (for base/large) uses gelu_new throughout.
+_SHAPES = {
+    "base": dict(hidden_size=768, num_attention_heads=12, intermediate_size=3072, num_hidden_layers=12),
+    "large": dict(hidden_size=1024, num_attention_heads=16, intermediate_size=4096, num_hidden_layers=24),
+    "xlarge": dict(hidden_size=2048, num_attention_heads=16, intermediate_size=8192, num_hidden_layers=24),
+    "xxlarge": dict(hidden_size=4096, num_attention_heads=64, intermediate_size=16384, num_hidden_layers=12),
+}
+
+
+def _preset_dict(name: str) -> Dict[str, Any]:
+    n = name.split("/")[-1]
+    if not n.startswith("albert-"):
+        raise KeyError(name)
+    size, _, version = n[len("albert-"):].rpartition("-")
+    if size not in _SHAPES or version not in ("v1", "v2"):
+        raise KeyError(name)
+    d = dict(vocab_size=30000, embedding_size=128, num_hidden_groups=1, inner_group_num=1,
+             max_position_embeddings=512, type_vocab_size=2, layer_norm_eps=1e-12,
+             initializer_range=0.02, hidden_act="gelu_new", **_SHAPES[size])
+    if version == "v1":
+        d.update(hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
+    return d
+
+
+def name_in_presets(name: str) -> bool:
+    try:
+        _preset_dict(name)
+        return True
+    except KeyError:
+        return False
+
+
+def preset(name: str) -> AlbertConfig:
+    """Config of a released model: 'albert-base-v2', 'albert/albert-xxlarge-v1', ..."""
+    try:
+        return AlbertConfig(**_preset_dict(name))
+    except KeyError:
+        raise KeyError(f"unknown preset {name!r}; known: " + ", ".join(PRESET_NAMES)) from None
+
+
+PRESET_NAMES = tuple(f"albert-{s}-{v}" for v in ("v1", "v2") for s in _SHAPES)

@@ -1,0 +1,336 @@
+"""The models with heads: masked LM, pretraining (MLM + sentence order),
+sequence / token classification, span QA and multiple choice.
+
+Each class adds its head's parameters and a ``_head_forward`` /
+``_head_backward`` pair; the backbone's forward and backward come from
+AlbertPreTrainedModel. Names, shapes and losses follow HF's ALBERT classes.
+"""
+from __future__ import annotations
+
+from . import backend
+from .model import AlbertModel, AlbertPreTrainedModel  # noqa: F401  (AlbertModel re-exported)
+from .ops import (activation_backward, activation_forward, bce_with_logits_backward, bce_with_logits_forward,
+                  cross_entropy_backward, cross_entropy_forward, dropout_backward, dropout_forward,
+                  layernorm_backward, layernorm_forward, linear_backward, linear_forward, mse_backward,
+                  mse_forward, IGNORE_INDEX)
+
+WORD_EMB = "albert.embeddings.word_embeddings.weight"
+
+
+class _HeadMixin:
+    def _labels(self, labels, name, kind="int"):
+        a = labels.get(name)
+        if a is None:
+            return None
+        a = backend.numpy.asarray(backend.to_numpy(a))
+        a = a.astype(backend.numpy.int64) if kind == "int" else a.astype(self.dtype)
+        return backend.to_device(a, self.device)
+
+    def _drop(self, x, p):
+        return dropout_forward(x, p if p is not None else 0.0, self._rng, self.training)
+
+
+# ----------------------------------------------------------------------------- MLM head
+
+
+def mlm_head_specs(cfg):
+    V, E, H = cfg.vocab_size, cfg.embedding_size, cfg.hidden_size
+    return [("predictions.bias", (V,), "zeros"),
+            ("predictions.dense.weight", (E, H), "normal"), ("predictions.dense.bias", (E,), "zeros"),
+            ("predictions.LayerNorm.weight", (E,), "ones"), ("predictions.LayerNorm.bias", (E,), "zeros")]
+
+
+def mlm_head_forward(seq, P, cfg, trace=None):
+    """seq (B, T, H) -> prediction logits (B, T, V).
+
+    dense H -> E, activation, LayerNorm, then the decoder E -> V whose weight is
+    the word-embedding matrix itself (tied input/output embeddings).
+    """
+    h, c1 = linear_forward(seq, P["predictions.dense.weight"], P["predictions.dense.bias"])     # (B, T, E)
+    a, c2 = activation_forward(h, cfg.hidden_act)
+    n, c3 = layernorm_forward(a, P["predictions.LayerNorm.weight"], P["predictions.LayerNorm.bias"],
+                              cfg.layer_norm_eps)
+    logits, c4 = linear_forward(n, P[WORD_EMB], P["predictions.bias"])                         # (B, T, V)
+    if trace is not None:
+        trace["mlm.transform"] = n
+    return logits, (c1, c2, c3, c4)
+
+
+def mlm_head_backward(dlogits, cache, G, cfg, tgrads=None):
+    c1, c2, c3, c4 = cache
+    # The decoder's weight gradient lands in the word-embedding buffer: the
+    # embedding matrix collects one gradient from its lookup and one from here.
+    dn = linear_backward(dlogits, c4, G[WORD_EMB], G["predictions.bias"])
+    if tgrads is not None:
+        tgrads["mlm.transform"] = dn
+    da = layernorm_backward(dn, c3, G["predictions.LayerNorm.weight"], G["predictions.LayerNorm.bias"])
+    dh = activation_backward(da, c2, cfg.hidden_act)
+    return linear_backward(dh, c1, G["predictions.dense.weight"], G["predictions.dense.bias"])
+
+
+def _mlm_loss(logits, labels):
+    V = logits.shape[-1]
+    return cross_entropy_forward(logits.reshape(-1, V), labels.reshape(-1))
+
+
+class AlbertForMaskedLM(_HeadMixin, AlbertPreTrainedModel):
+    add_pooler = False
+    label_names = ("labels",)
+
+    def head_specs(self):
+        return mlm_head_specs(self.config)
+
+    def tied_aliases(self):
+        return {"predictions.decoder.weight": WORD_EMB, "predictions.decoder.bias": "predictions.bias"}
+
+    def _head_forward(self, out, seq, pooled, shape, labels, trace):
+        logits, c = mlm_head_forward(seq, self.params, self.config, trace)
+        lab = self._labels(labels, "labels")
+        closs = None
+        if lab is not None:
+            out["loss"], closs = _mlm_loss(logits, lab)
+        out["logits"] = logits
+        if trace is not None:
+            trace["logits"] = logits
+        return out, (c, closs, logits.shape)
+
+    def _head_backward(self, hcache, up, tgrads):
+        c, closs, shape = hcache
+        if closs is not None:
+            dlogits = cross_entropy_backward(1.0, closs).reshape(shape)
+        else:
+            dlogits = up["logits"]
+        if tgrads is not None:
+            tgrads["logits"] = dlogits
+        return mlm_head_backward(dlogits, c, self._grads, self.config, tgrads), None
+
+
+class AlbertForPreTraining(_HeadMixin, AlbertPreTrainedModel):
+    """MLM + sentence-order prediction (SOP, paper §3.1): loss = MLM CE + SOP CE."""
+    label_names = ("labels", "sentence_order_label")
+
+    def head_specs(self):
+        H = self.config.hidden_size
+        return mlm_head_specs(self.config) + [("sop_classifier.classifier.weight", (2, H), "normal"),
+                                              ("sop_classifier.classifier.bias", (2,), "zeros")]
+
+    def tied_aliases(self):
+        return {"predictions.decoder.weight": WORD_EMB, "predictions.decoder.bias": "predictions.bias"}
+
+    def _head_forward(self, out, seq, pooled, shape, labels, trace):
+        P = self.params
+        logits, c_mlm = mlm_head_forward(seq, P, self.config, trace)
+        pd, c_drop = self._drop(pooled, self.config.classifier_dropout_prob)
+        sop, c_sop = linear_forward(pd, P["sop_classifier.classifier.weight"], P["sop_classifier.classifier.bias"])
+        lab, sol = self._labels(labels, "labels"), self._labels(labels, "sentence_order_label")
+        cl_mlm = cl_sop = None
+        losses = []
+        if lab is not None:
+            l, cl_mlm = _mlm_loss(logits, lab)
+            losses.append(l)
+        if sol is not None:
+            l, cl_sop = cross_entropy_forward(sop, sol)
+            losses.append(l)
+        if losses:
+            out["loss"] = sum(losses[1:], losses[0])
+        out["prediction_logits"] = logits
+        out["sop_logits"] = sop
+        if trace is not None:
+            trace.update(prediction_logits=logits, sop_logits=sop)
+        return out, (c_mlm, c_drop, c_sop, cl_mlm, cl_sop, logits.shape)
+
+    def _head_backward(self, hcache, up, tgrads):
+        G = self._grads
+        c_mlm, c_drop, c_sop, cl_mlm, cl_sop, shape = hcache
+        dlogits = cross_entropy_backward(1.0, cl_mlm).reshape(shape) if cl_mlm is not None \
+            else up.get("prediction_logits")
+        dsop = cross_entropy_backward(1.0, cl_sop) if cl_sop is not None else up.get("sop_logits")
+        dseq = dpooled = None
+        if dlogits is not None:
+            dseq = mlm_head_backward(dlogits, c_mlm, G, self.config, tgrads)
+        if dsop is not None:
+            dpd = linear_backward(dsop, c_sop, G["sop_classifier.classifier.weight"],
+                                  G["sop_classifier.classifier.bias"])
+            dpooled = dropout_backward(dpd, c_drop)
+        if tgrads is not None:
+            tgrads.update(prediction_logits=dlogits, sop_logits=dsop)
+        return dseq, dpooled
+
+
+# ----------------------------------------------------------------------------- classification heads
+
+
+class AlbertForSequenceClassification(_HeadMixin, AlbertPreTrainedModel):
+    """pooled -> dropout -> Linear(H, K). problem_type as HF: regression (MSE),
+    single_label_classification (CE), multi_label_classification (BCE with logits)."""
+    label_names = ("labels",)
+
+    def head_specs(self):
+        K, H = self.config.num_labels, self.config.hidden_size
+        return [("classifier.weight", (K, H), "normal"), ("classifier.bias", (K,), "zeros")]
+
+    def _problem_type(self, lab):
+        cfg = self.config
+        if cfg.problem_type is None:  # HF infers it from the labels on first use
+            if cfg.num_labels == 1:
+                cfg.problem_type = "regression"
+            elif lab.dtype.kind in "iu":
+                cfg.problem_type = "single_label_classification"
+            else:
+                cfg.problem_type = "multi_label_classification"
+        return cfg.problem_type
+
+    def _head_forward(self, out, seq, pooled, shape, labels, trace):
+        P, cfg = self.params, self.config
+        pd, c_drop = self._drop(pooled, cfg.classifier_dropout_prob)
+        logits, c_lin = linear_forward(pd, P["classifier.weight"], P["classifier.bias"])     # (B, K)
+        closs = None
+        raw = labels.get("labels")
+        if raw is not None:
+            pt = self._problem_type(backend.numpy.asarray(backend.to_numpy(raw)))
+            if pt == "regression":
+                lab = self._labels(labels, "labels", "float")
+                pred = logits.reshape(-1) if cfg.num_labels == 1 else logits
+                out["loss"], cl = mse_forward(pred, lab.reshape(pred.shape))
+                closs = ("mse", cl)
+            elif pt == "single_label_classification":
+                out["loss"], cl = cross_entropy_forward(logits, self._labels(labels, "labels"))
+                closs = ("ce", cl)
+            else:
+                out["loss"], cl = bce_with_logits_forward(logits, self._labels(labels, "labels", "float"))
+                closs = ("bce", cl)
+        out["logits"] = logits
+        if trace is not None:
+            trace["logits"] = logits
+        return out, (c_drop, c_lin, closs, logits.shape)
+
+    def _head_backward(self, hcache, up, tgrads):
+        c_drop, c_lin, closs, shape = hcache
+        if closs is None:
+            dlogits = up["logits"]
+        else:
+            kind, cl = closs
+            back = {"mse": mse_backward, "ce": cross_entropy_backward, "bce": bce_with_logits_backward}[kind]
+            dlogits = back(1.0, cl).reshape(shape)
+        if tgrads is not None:
+            tgrads["logits"] = dlogits
+        dpd = linear_backward(dlogits, c_lin, self._grads["classifier.weight"], self._grads["classifier.bias"])
+        return None, dropout_backward(dpd, c_drop)
+
+
+class AlbertForTokenClassification(_HeadMixin, AlbertPreTrainedModel):
+    """sequence -> dropout -> Linear(H, K) per token; CE ignoring label -100."""
+    add_pooler = False
+    label_names = ("labels",)
+
+    def head_specs(self):
+        K, H = self.config.num_labels, self.config.hidden_size
+        return [("classifier.weight", (K, H), "normal"), ("classifier.bias", (K,), "zeros")]
+
+    def _head_forward(self, out, seq, pooled, shape, labels, trace):
+        cfg = self.config
+        p = cfg.classifier_dropout_prob if cfg.classifier_dropout_prob is not None else cfg.hidden_dropout_prob
+        sd, c_drop = self._drop(seq, p)
+        logits, c_lin = linear_forward(sd, self.params["classifier.weight"], self.params["classifier.bias"])
+        lab = self._labels(labels, "labels")
+        closs = None
+        if lab is not None:
+            out["loss"], closs = cross_entropy_forward(logits.reshape(-1, cfg.num_labels), lab.reshape(-1))
+        out["logits"] = logits
+        if trace is not None:
+            trace["logits"] = logits
+        return out, (c_drop, c_lin, closs, logits.shape)
+
+    def _head_backward(self, hcache, up, tgrads):
+        c_drop, c_lin, closs, shape = hcache
+        dlogits = cross_entropy_backward(1.0, closs).reshape(shape) if closs is not None else up["logits"]
+        if tgrads is not None:
+            tgrads["logits"] = dlogits
+        dsd = linear_backward(dlogits, c_lin, self._grads["classifier.weight"], self._grads["classifier.bias"])
+        return dropout_backward(dsd, c_drop), None
+
+
+class AlbertForQuestionAnswering(_HeadMixin, AlbertPreTrainedModel):
+    """Span QA: Linear(H, 2) per token -> start and end logits.
+    Loss = (CE(start) + CE(end)) / 2; positions outside [0, T) are clamped to T
+    and ignored, as in HF."""
+    add_pooler = False
+    label_names = ("start_positions", "end_positions")
+
+    def head_specs(self):
+        H = self.config.hidden_size
+        return [("qa_outputs.weight", (2, H), "normal"), ("qa_outputs.bias", (2,), "zeros")]
+
+    def _head_forward(self, out, seq, pooled, shape, labels, trace):
+        xp = self.xp
+        logits, c_lin = linear_forward(seq, self.params["qa_outputs.weight"], self.params["qa_outputs.bias"])
+        start, end = logits[..., 0], logits[..., 1]                                          # (B, T) each
+        sp, ep = self._labels(labels, "start_positions"), self._labels(labels, "end_positions")
+        closs = None
+        if sp is not None and ep is not None:
+            T = seq.shape[1]
+            sp = xp.clip(sp.reshape(-1), 0, T)
+            ep = xp.clip(ep.reshape(-1), 0, T)
+            ls, cs = cross_entropy_forward(start, sp, ignore_index=T)
+            le, ce = cross_entropy_forward(end, ep, ignore_index=T)
+            out["loss"] = (ls + le) / 2
+            closs = (cs, ce)
+        out["start_logits"], out["end_logits"] = start, end
+        if trace is not None:
+            trace.update(start_logits=start, end_logits=end)
+        return out, (c_lin, closs, logits.shape)
+
+    def _head_backward(self, hcache, up, tgrads):
+        xp = self.xp
+        c_lin, closs, shape = hcache
+        dlogits = xp.zeros(shape, dtype=self.dtype)
+        if closs is not None:
+            dlogits[..., 0] = cross_entropy_backward(0.5, closs[0])
+            dlogits[..., 1] = cross_entropy_backward(0.5, closs[1])
+        else:
+            if "start_logits" in up:
+                dlogits[..., 0] = up["start_logits"]
+            if "end_logits" in up:
+                dlogits[..., 1] = up["end_logits"]
+        if tgrads is not None:
+            tgrads.update(start_logits=dlogits[..., 0], end_logits=dlogits[..., 1])
+        return linear_backward(dlogits, c_lin, self._grads["qa_outputs.weight"], self._grads["qa_outputs.bias"]), None
+
+
+class AlbertForMultipleChoice(_HeadMixin, AlbertPreTrainedModel):
+    """Inputs (B, C, T): every choice runs through the backbone as its own row;
+    pooled -> dropout -> Linear(H, 1) scores each, softmax over the C choices."""
+    input_ndim = 3
+    label_names = ("labels",)
+
+    def head_specs(self):
+        H = self.config.hidden_size
+        return [("classifier.weight", (1, H), "normal"), ("classifier.bias", (1,), "zeros")]
+
+    def _head_forward(self, out, seq, pooled, shape, labels, trace):
+        B, C = shape[0], shape[1]
+        pd, c_drop = self._drop(pooled, self.config.classifier_dropout_prob)
+        scores, c_lin = linear_forward(pd, self.params["classifier.weight"], self.params["classifier.bias"])
+        logits = scores.reshape(B, C)
+        lab = self._labels(labels, "labels")
+        closs = None
+        if lab is not None:
+            out["loss"], closs = cross_entropy_forward(logits, lab)
+        out["logits"] = logits
+        if trace is not None:
+            trace["logits"] = logits
+        return out, (c_drop, c_lin, closs, scores.shape)
+
+    def _head_backward(self, hcache, up, tgrads):
+        c_drop, c_lin, closs, sshape = hcache
+        dlogits = cross_entropy_backward(1.0, closs) if closs is not None else up["logits"]
+        if tgrads is not None:
+            tgrads["logits"] = dlogits
+        dpd = linear_backward(dlogits.reshape(sshape), c_lin, self._grads["classifier.weight"],
+                              self._grads["classifier.bias"])
+        return None, dropout_backward(dpd, c_drop)
+
+
+MODEL_CLASSES = {c.__name__: c for c in (AlbertModel, AlbertForMaskedLM, AlbertForPreTraining,
+                                         AlbertForSequenceClassification, AlbertForTokenClassification,
+                                         AlbertForQuestionAnswering, AlbertForMultipleChoice)}
