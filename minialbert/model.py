@@ -168,6 +168,11 @@ class AlbertPreTrainedModel:
     def num_parameters(self) -> int:
         return sum(int(p.size) for p in self.params.values())
 
+    def manual_seed(self, seed: int):
+        """Reseed the dropout generator (the same seed gives the same masks)."""
+        self._rng = backend.device_rng(self.xp, seed)
+        return self
+
     def train(self, mode: bool = True):
         self.training = mode
         return self
