@@ -1,0 +1,94 @@
+"""The `minialbert` command line (also `python -m minialbert`).
+
+Every user error (a bad path, a corrupt file, a text that does not fit) ends in
+one line on stderr and a non-zero exit, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """An error whose message is the whole story (printed without a traceback)."""
+
+
+def _load_model(path, dtype="float32", device="cpu", class_name=None):
+    from .heads import MODEL_CLASSES
+    p = Path(path)
+    cfg_file = p / "config.json"
+    if class_name is None and cfg_file.exists():
+        try:
+            arch = (json.loads(cfg_file.read_text()).get("architectures") or [None])[0]
+        except json.JSONDecodeError as e:
+            raise UserError(f"{cfg_file}: not valid JSON ({e})")
+        class_name = arch if arch in MODEL_CLASSES else None
+    cls = MODEL_CLASSES[class_name or "AlbertForMaskedLM"]
+    return cls.from_pretrained(path, dtype=dtype, device=device)
+
+
+def cmd_trace(args):
+    from . import backend
+    from .tokenizer import load_tokenizer
+    model = _load_model(args.model, dtype=args.dtype)
+    if args.ids:
+        ids = backend.numpy.array([[int(t) for t in args.ids.replace(",", " ").split()]])
+    else:
+        if not args.text:
+            raise UserError("give --text (with a tokenizer in the model folder or --tokenizer) or --ids")
+        try:
+            tok = load_tokenizer(args.tokenizer or args.model)
+        except (FileNotFoundError, ValueError) as e:
+            raise UserError(f"{e} (pass --tokenizer DIR, or --ids)")
+        ids = tok(args.text, return_tensors="np")["input_ids"]
+    out = model(ids, trace=True)
+    upstream = None
+    if not args.no_backward:
+        # d(sum(output * R))/d(.) with a seeded random R: a gradient every
+        # activation receives, reproducible from the seed and saved beside it.
+        main = next(k for k in ("logits", "prediction_logits", "start_logits", "last_hidden_state") if k in out)
+        rng = backend.numpy.random.default_rng(args.seed)
+        upstream = {main: rng.standard_normal(out[main].shape)}
+        model.backward(**upstream)
+    from .trace import save_trace
+    keys = save_trace(model, args.out, inputs={"input_ids": ids}, upstream=upstream)
+    print(f"wrote {len(keys)} arrays to {args.out} ({sum(k.startswith('act/') for k in keys)} activations, "
+          f"{sum(k.startswith('grad/') for k in keys)} gradients)")
+
+
+def build_parser():
+    ap = argparse.ArgumentParser(prog="minialbert", description="ALBERT in NumPy: fill-mask, tracing, checkpoints")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("trace", help="save every intermediate activation (and its gradient) to one .npz")
+    t.add_argument("--model", required=True, help="checkpoint directory")
+    t.add_argument("--text", help="input text")
+    t.add_argument("--ids", help="input token ids instead of text, e.g. '2,48,4,3'")
+    t.add_argument("--tokenizer", help="tokenizer directory or .model file (default: the model directory)")
+    t.add_argument("--out", required=True, help="output .npz")
+    t.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    t.add_argument("--seed", type=int, default=0, help="seed of the random upstream gradient")
+    t.add_argument("--no-backward", action="store_true", help="activations only")
+    t.set_defaults(func=cmd_trace)
+    return ap
+
+
+def main(argv=None):
+    from .checkpoint import CheckpointError
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (UserError, CheckpointError, FileNotFoundError, ValueError, RuntimeError) as e:
+        print(f"minialbert {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
