@@ -19,6 +19,7 @@ from typing import Any, Dict, Optional
 ACTIVATIONS = ("gelu_new", "gelu", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish", "tanh", "linear")
 SHARE_TYPES = ("all", "attention", "ffn", "none")
 LN_TYPES = ("postln", "preln")
+EMBEDDING_LAYOUTS = ("albert", "albert_zh")
 PROBLEM_TYPES = (None, "regression", "single_label_classification", "multi_label_classification")
 
 
@@ -53,6 +54,11 @@ class AlbertConfig:
     # variants of the albert_pytorch port
     share_type: str = "all"   # which sublayers are shared across layers (paper §3.1, Table 4)
     ln_type: str = "postln"   # postln: LN(x + f(x)) as in BERT/ALBERT; preln: x + f(LN(x))
+    # "albert": V x E lookup, LayerNorm at width E, then embedding_hidden_mapping_in E -> H (Google/HF).
+    # "albert_zh": brightmart's original Chinese layout: V x E lookup, word_embeddings_2 E -> H
+    #   (no bias), position/token-type/LayerNorm at width H, MLM head H -> H then back through
+    #   word_embeddings_2 (the albert_pytorch port's model).
+    embedding_layout: str = "albert"
     # Anything else found in a config file is kept here and written back.
     extra: Dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -70,6 +76,8 @@ class AlbertConfig:
             raise ValueError(f"share_type {self.share_type!r}; expected one of {SHARE_TYPES}")
         if self.ln_type not in LN_TYPES:
             raise ValueError(f"ln_type {self.ln_type!r}; expected one of {LN_TYPES}")
+        if self.embedding_layout not in EMBEDDING_LAYOUTS:
+            raise ValueError(f"embedding_layout {self.embedding_layout!r}; expected one of {EMBEDDING_LAYOUTS}")
         if self.problem_type not in PROBLEM_TYPES:
             raise ValueError(f"problem_type {self.problem_type!r}; expected one of {PROBLEM_TYPES}")
         if self.position_embedding_type != "absolute":
@@ -84,6 +92,11 @@ class AlbertConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
     # ------------------------------------------------------------ derived
+    @property
+    def zh_projection(self) -> bool:
+        """albert_zh layout with E != H: the word_embeddings_2 projection exists."""
+        return self.embedding_layout == "albert_zh" and self.embedding_size != self.hidden_size
+
     @property
     def head_size(self) -> int:  # HS
         return self.hidden_size // self.num_attention_heads

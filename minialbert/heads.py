@@ -33,11 +33,15 @@ class _HeadMixin:
 # ----------------------------------------------------------------------------- MLM head
 
 
+WORD_EMB_2 = "albert.embeddings.word_embeddings_2.weight"
+
+
 def mlm_head_specs(cfg):
     V, E, H = cfg.vocab_size, cfg.embedding_size, cfg.hidden_size
+    W = H if cfg.embedding_layout == "albert_zh" else E   # albert_zh transforms at width H
     return [("predictions.bias", (V,), "zeros"),
-            ("predictions.dense.weight", (E, H), "normal"), ("predictions.dense.bias", (E,), "zeros"),
-            ("predictions.LayerNorm.weight", (E,), "ones"), ("predictions.LayerNorm.bias", (E,), "zeros")]
+            ("predictions.dense.weight", (W, H), "normal"), ("predictions.dense.bias", (W,), "zeros"),
+            ("predictions.LayerNorm.weight", (W,), "ones"), ("predictions.LayerNorm.bias", (W,), "zeros")]
 
 
 def mlm_head_forward(seq, P, cfg, trace=None):
@@ -50,17 +54,23 @@ def mlm_head_forward(seq, P, cfg, trace=None):
     a, c2 = activation_forward(h, cfg.hidden_act)
     n, c3 = layernorm_forward(a, P["predictions.LayerNorm.weight"], P["predictions.LayerNorm.bias"],
                               cfg.layer_norm_eps)
-    logits, c4 = linear_forward(n, P[WORD_EMB], P["predictions.bias"])                         # (B, T, V)
     if trace is not None:
         trace["mlm.transform"] = n
-    return logits, (c1, c2, c3, c4)
+    c_back = None
+    if cfg.zh_projection:
+        # albert_zh: back from H to E through the transposed word_embeddings_2
+        n, c_back = linear_forward(n, P[WORD_EMB_2].T)                                       # (B, T, E)
+    logits, c4 = linear_forward(n, P[WORD_EMB], P["predictions.bias"])                         # (B, T, V)
+    return logits, (c1, c2, c3, c4, c_back)
 
 
 def mlm_head_backward(dlogits, cache, G, cfg, tgrads=None):
-    c1, c2, c3, c4 = cache
+    c1, c2, c3, c4, c_back = cache
     # The decoder's weight gradient lands in the word-embedding buffer: the
     # embedding matrix collects one gradient from its lookup and one from here.
     dn = linear_backward(dlogits, c4, G[WORD_EMB], G["predictions.bias"])
+    if c_back is not None:
+        dn = linear_backward(dn, c_back, G[WORD_EMB_2].T)   # a transposed view: adds in place
     if tgrads is not None:
         tgrads["mlm.transform"] = dn
     da = layernorm_backward(dn, c3, G["predictions.LayerNorm.weight"], G["predictions.LayerNorm.bias"])

@@ -58,16 +58,20 @@ def backbone_specs(cfg: AlbertConfig, prefix: str, add_pooler: bool) -> List[Tup
     """
     V, E, H, I = cfg.vocab_size, cfg.embedding_size, cfg.hidden_size, cfg.intermediate_size
     p = prefix
-    specs = [
-        (p + "embeddings.word_embeddings.weight", (V, E), "embedding"),
-        (p + "embeddings.position_embeddings.weight", (cfg.max_position_embeddings, E), "normal"),
-        (p + "embeddings.token_type_embeddings.weight", (cfg.type_vocab_size, E), "normal"),
-        (p + "embeddings.LayerNorm.weight", (E,), "ones"),
-        (p + "embeddings.LayerNorm.bias", (E,), "zeros"),
-        # the factorised projection E -> H (paper §3.1)
-        (p + "encoder.embedding_hidden_mapping_in.weight", (H, E), "normal"),
-        (p + "encoder.embedding_hidden_mapping_in.bias", (H,), "zeros"),
+    zh = cfg.embedding_layout == "albert_zh"
+    W = H if zh else E   # width of position/token-type embeddings and the embedding LayerNorm
+    specs = [(p + "embeddings.word_embeddings.weight", (V, E), "embedding")]
+    if cfg.zh_projection:
+        specs.append((p + "embeddings.word_embeddings_2.weight", (H, E), "normal"))
+    specs += [
+        (p + "embeddings.position_embeddings.weight", (cfg.max_position_embeddings, W), "normal"),
+        (p + "embeddings.token_type_embeddings.weight", (cfg.type_vocab_size, W), "normal"),
+        (p + "embeddings.LayerNorm.weight", (W,), "ones"),
+        (p + "embeddings.LayerNorm.bias", (W,), "zeros"),
     ]
+    if not zh:  # the factorised projection E -> H (paper §3.1)
+        specs += [(p + "encoder.embedding_hidden_mapping_in.weight", (H, E), "normal"),
+                  (p + "encoder.embedding_hidden_mapping_in.bias", (H,), "zeros")]
     attn_shapes = [(H, H), (H,)] * 4 + [(H,), (H,)]
     ffn_shapes = [(I, H), (I,), (H, I), (H,), (H,), (H,)]
     seen = set()
@@ -267,8 +271,12 @@ class AlbertPreTrainedModel:
         pdrop = cfg.hidden_dropout_prob
         train = self.training
 
-        # Embeddings: word + position + token type, then LayerNorm and dropout, all of width E.
+        # Embeddings: word + position + token type, then LayerNorm and dropout, all of width E
+        # (albert_zh layout: the word vectors are projected E -> H first, the rest is width H).
         word, c_word = embedding_forward(input_ids, P[p + "embeddings.word_embeddings.weight"])   # (B, T, E)
+        c_w2 = None
+        if cfg.zh_projection:
+            word, c_w2 = linear_forward(word, P[p + "embeddings.word_embeddings_2.weight"])        # (B, T, H)
         tt, c_tt = embedding_forward(token_type_ids, P[p + "embeddings.token_type_embeddings.weight"])
         pos = P[p + "embeddings.position_embeddings.weight"][:T]                              # (T, E)
         emb = word + tt
@@ -276,9 +284,12 @@ class AlbertPreTrainedModel:
         emb_ln, c_eln = layernorm_forward(emb, P[p + "embeddings.LayerNorm.weight"],
                                           P[p + "embeddings.LayerNorm.bias"], cfg.layer_norm_eps)
         emb_out, c_edrop = dropout_forward(emb_ln, pdrop, self._rng, train)
-        # Factorised embedding (paper §3.1): V x E lookup, then one E -> H projection.
-        h, c_map = linear_forward(emb_out, P[p + "encoder.embedding_hidden_mapping_in.weight"],
-                                  P[p + "encoder.embedding_hidden_mapping_in.bias"])            # (B, T, H)
+        if cfg.embedding_layout == "albert":
+            # Factorised embedding (paper §3.1): V x E lookup, then one E -> H projection.
+            h, c_map = linear_forward(emb_out, P[p + "encoder.embedding_hidden_mapping_in.weight"],
+                                      P[p + "encoder.embedding_hidden_mapping_in.bias"])        # (B, T, H)
+        else:
+            h, c_map = emb_out, None
         if trace is not None:
             trace.update({"embeddings.word": word, "embeddings.sum": emb, "embeddings.out": emb_out,
                           "encoder.mapped": h})
@@ -318,14 +329,14 @@ class AlbertPreTrainedModel:
             trace["last_hidden_state"] = seq
             if pooled is not None:
                 trace["pooler_output"] = pooled
-        cache = (input_ids.shape, c_word, c_tt, c_eln, c_edrop, c_map, packed, layer_caches, c_pool)
+        cache = (input_ids.shape, c_word, c_w2, c_tt, c_eln, c_edrop, c_map, packed, layer_caches, c_pool)
         return seq, pooled, cache, hidden_states, attentions
 
     def _backbone_backward(self, dseq, dpooled, cache, tgrads=None):
         """Gradients of the backbone, added into self._grads."""
         cfg, G, p = self.config, self._ensure_grads(), self.base_prefix
         xp = self.xp
-        (B, T), c_word, c_tt, c_eln, c_edrop, c_map, packed, layer_caches, c_pool = cache
+        (B, T), c_word, c_w2, c_tt, c_eln, c_edrop, c_map, packed, layer_caches, c_pool = cache
         dh = dseq if dseq is not None else None
         if dpooled is not None:
             c_plin, c_tanh = c_pool
@@ -369,8 +380,11 @@ class AlbertPreTrainedModel:
                 G[pa + n + ".bias"] += gp["bqkv"][idx * H:(idx + 1) * H]
         if tgrads is not None:
             tgrads["encoder.mapped"] = dh
-        demb = linear_backward(dh, c_map, G[p + "encoder.embedding_hidden_mapping_in.weight"],
-                               G[p + "encoder.embedding_hidden_mapping_in.bias"])
+        if c_map is not None:
+            demb = linear_backward(dh, c_map, G[p + "encoder.embedding_hidden_mapping_in.weight"],
+                                   G[p + "encoder.embedding_hidden_mapping_in.bias"])
+        else:
+            demb = dh
         if tgrads is not None:
             tgrads["embeddings.out"] = demb
         demb = dropout_backward(demb, c_edrop)
@@ -382,6 +396,8 @@ class AlbertPreTrainedModel:
         embedding_backward(demb, c_tt, G[p + "embeddings.token_type_embeddings.weight"])
         # HF's word embedding has padding_idx=pad_token_id: the lookup sends no
         # gradient to the padding row (the tied MLM decoder still does).
+        if c_w2 is not None:
+            demb = linear_backward(demb, c_w2, G[p + "embeddings.word_embeddings_2.weight"])
         ids = c_word[0]
         demb_words = demb * (ids != cfg.pad_token_id)[..., None] if 0 <= cfg.pad_token_id < cfg.vocab_size else demb
         embedding_backward(demb_words, c_word, G[p + "embeddings.word_embeddings.weight"])

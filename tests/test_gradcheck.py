@@ -327,7 +327,10 @@ def test_model_gradients(cls_name, extra, rng):
 
 VARIANTS = [dict(share_type=s, ln_type=l) for s in ("all", "attention", "ffn", "none") for l in ("postln", "preln")]
 VARIANTS += [dict(num_hidden_layers=5, num_hidden_groups=2, inner_group_num=2),
-             dict(hidden_act="gelu"), dict(hidden_act="relu"), dict(embedding_size=8)]
+             dict(hidden_act="gelu"), dict(hidden_act="relu"), dict(embedding_size=8),
+             # brightmart's albert_zh layout (word_embeddings_2, width-H embeddings and MLM transform)
+             dict(embedding_layout="albert_zh"), dict(embedding_layout="albert_zh", embedding_size=8),
+             dict(embedding_layout="albert_zh", ln_type="preln", share_type="attention")]
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=["-".join(f"{k}={v}" for k, v in d.items()) for d in VARIANTS])
@@ -342,6 +345,13 @@ def test_variant_gradients(variant, rng):
     G = cfg.num_hidden_groups
     assert n_attn == (G * per_group if cfg.share_type in ("all", "attention") else L * cfg.inner_group_num)
     assert n_ffn == (G * per_group if cfg.share_type in ("all", "ffn") else L * cfg.inner_group_num)
+
+
+def test_label_out_of_range_is_clear():
+    cfg = AlbertConfig(**{**TINY, "num_labels": 2})
+    m = ma.AlbertForTokenClassification(cfg)
+    with pytest.raises(ValueError, match="label 2 is out of range for 2 classes"):
+        m(IDS, MASK, TT, labels=np.full(IDS.shape, 2))
 
 
 def test_shared_gradient_is_sum_over_layers(rng):

@@ -14,6 +14,10 @@ def cross_entropy_forward(logits, labels, ignore_index=IGNORE_INDEX):
     valid = labels != ignore_index
     n = int(valid.sum())
     safe = xp.where(valid, labels, 0)
+    K = logits.shape[-1]
+    if n and (int(safe.min()) < 0 or int(safe.max()) >= K):
+        bad = int(safe.min()) if int(safe.min()) < 0 else int(safe.max())
+        raise ValueError(f"label {bad} is out of range for {K} classes (use {ignore_index} to ignore a position)")
     shifted = logits - logits.max(axis=-1, keepdims=True)
     logsumexp = xp.log(xp.exp(shifted).sum(axis=-1))
     nll = logsumexp - xp.take_along_axis(shifted, safe[:, None], axis=-1)[:, 0]   # (N,)
