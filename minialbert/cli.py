@@ -60,6 +60,59 @@ def cmd_trace(args):
           f"{sum(k.startswith('grad/') for k in keys)} gradients)")
 
 
+def _read_texts(args):
+    texts = list(args.text)
+    if not texts:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UserError("give one or more texts with [MASK], or pipe them in, one per line")
+        texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        if not texts:
+            raise UserError("no text on standard input")
+    return texts
+
+
+def cmd_fill_mask(args):
+    from . import backend
+    from .pipeline import FillMaskError, pipeline
+    from .tokenizer import load_tokenizer
+    if args.device == "cuda" and not backend.cuda_available():
+        raise UserError("--device cuda: " + ("cupy is not installed (pip install minialbert[gpu])"
+                                             if backend._cp is None else "no CUDA GPU is visible"))
+    tok = load_tokenizer(args.tokenizer) if args.tokenizer else None
+    fill = pipeline("fill-mask", model=args.model, tokenizer=tok, device=args.device, top_k=args.top_k)
+    texts = _read_texts(args)
+    try:
+        results = fill(texts, truncate=args.truncate)
+    except FillMaskError as e:
+        raise UserError(str(e))
+    if args.json:
+        print(json.dumps(results[0] if len(texts) == 1 else results, ensure_ascii=False, indent=1))
+        return
+    for text, res in zip(texts, results):
+        per_mask = res if res and isinstance(res[0], list) else [res]
+        print(text)
+        for m, preds in enumerate(per_mask):
+            if len(per_mask) > 1:
+                print(f"  [MASK] #{m + 1}")
+            print(f"  {'rank':>4}  {'score':>8}  {'token':>6}  {'token_str':<16} sequence")
+            for r, p in enumerate(preds, 1):
+                print(f"  {r:>4}  {p['score']:8.4f}  {p['token']:>6}  {p['token_str']:<16} {p['sequence']}")
+        print()
+
+
+def cmd_download(args):
+    from .hub import download_model
+    for name in args.names:
+        path = download_model(name)
+        print(f"{name}: {path}")
+
+
+def cmd_convert(args):
+    from .checkpoint import convert
+    out = convert(args.src, args.dst, model_class=args.model_class)
+    print(f"wrote {out}")
+
+
 def build_parser():
     ap = argparse.ArgumentParser(prog="minialbert", description="ALBERT in NumPy: fill-mask, tracing, checkpoints")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -74,6 +127,27 @@ def build_parser():
     t.add_argument("--seed", type=int, default=0, help="seed of the random upstream gradient")
     t.add_argument("--no-backward", action="store_true", help="activations only")
     t.set_defaults(func=cmd_trace)
+
+    f = sub.add_parser("fill-mask", help="predict the [MASK] tokens of one or more texts")
+    f.add_argument("text", nargs="*", help="texts with [MASK] (read from stdin, one per line, when none)")
+    f.add_argument("--model", default=None,
+                   help="checkpoint directory or released name (default: the bundled model in weights/)")
+    f.add_argument("--tokenizer", help="tokenizer directory or .model file (default: the model's own)")
+    f.add_argument("--top-k", type=int, default=5)
+    f.add_argument("--json", action="store_true", help="print the pipeline's JSON")
+    f.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    f.add_argument("--truncate", action="store_true", help="cut texts longer than the model takes")
+    f.set_defaults(func=cmd_fill_mask)
+
+    d = sub.add_parser("download", help="download released checkpoints into the Hugging Face cache")
+    d.add_argument("names", nargs="+", help="e.g. albert-base-v2 albert/albert-large-v2")
+    d.set_defaults(func=cmd_download)
+
+    c = sub.add_parser("convert", help="write any supported checkpoint as an HF safetensors directory")
+    c.add_argument("src", help="checkpoint directory (HF or Google TF) or released name")
+    c.add_argument("dst", help="output directory")
+    c.add_argument("--model-class", default=None, help="e.g. AlbertForPreTraining (default: from the checkpoint)")
+    c.set_defaults(func=cmd_convert)
     return ap
 
 
