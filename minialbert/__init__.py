@@ -7,10 +7,13 @@ from .heads import (AlbertForMaskedLM, AlbertForMultipleChoice, AlbertForPreTrai
                     AlbertForTokenClassification, MODEL_CLASSES)
 from .checkpoint import CheckpointError
 from .tokenizer import AlbertTokenizer, BertWordPieceTokenizer, load_tokenizer
+from .pipeline import pipeline
+from . import backend
 
 __version__ = "0.1.0"
 
 __all__ = ["AlbertConfig", "preset", "PRESET_NAMES", "AlbertModel", "AlbertPreTrainedModel", "count_parameters",
            "AlbertForMaskedLM", "AlbertForPreTraining", "AlbertForSequenceClassification",
            "AlbertForTokenClassification", "AlbertForQuestionAnswering", "AlbertForMultipleChoice",
-           "MODEL_CLASSES", "CheckpointError", "AlbertTokenizer", "BertWordPieceTokenizer", "load_tokenizer"]
+           "MODEL_CLASSES", "CheckpointError", "AlbertTokenizer", "BertWordPieceTokenizer", "load_tokenizer",
+           "pipeline", "backend"]

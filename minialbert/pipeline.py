@@ -82,22 +82,21 @@ class FillMaskPipeline:
         return results[0] if single else results
 
 
-def load_model_and_tokenizer(name_or_path=None, device="cpu", dtype="float32"):
-    """A masked-LM model and its tokenizer from a path, a released name, or the bundled default."""
+def load_model_and_tokenizer(name_or_path=None, device="cpu", dtype="float32", tokenizer=None):
+    """A masked-LM model and its tokenizer (unless given) from a path, a released
+    name, or the bundled default."""
     from .heads import AlbertForMaskedLM
     from .tokenizer import load_tokenizer
     path = default_model_path() if name_or_path is None else resolve(name_or_path)
     model = AlbertForMaskedLM.from_pretrained(path, device=device, dtype=dtype)
-    tokenizer = load_tokenizer(path)
-    return model, tokenizer
+    return model, tokenizer if tokenizer is not None else load_tokenizer(path)
 
 
 def pipeline(task: str, model=None, tokenizer=None, device: str = "cpu", top_k: int = 5, dtype="float32"):
     if task != "fill-mask":
         raise ValueError(f"unknown task {task!r}; minialbert's pipeline does 'fill-mask'")
     if model is None or isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
-        m, t = load_model_and_tokenizer(model, device=device, dtype=dtype)
-        model, tokenizer = m, tokenizer or t
+        model, tokenizer = load_model_and_tokenizer(model, device=device, dtype=dtype, tokenizer=tokenizer)
     elif tokenizer is None:
         raise ValueError("pass a tokenizer along with a model object")
     return FillMaskPipeline(model, tokenizer, top_k=top_k)
