@@ -193,34 +193,84 @@ def load_state_dict_into(model, state: Dict[str, object], strict: bool = True, s
 
 # ----------------------------------------------------------------------------- directories
 
-
-def find_weights_file(path: Path) -> Path:
-    for name in ("model.safetensors",):
-        if (path / name).exists():
-            return path / name
-    others = [n for n in ("pytorch_model.bin", "tf_model.h5") if (path / n).exists()]
-    if others:
-        raise CheckpointError(f"{path}: found {others[0]}, which this version cannot read yet; "
-                              "convert it to model.safetensors")
-    raise CheckpointError(f"{path}: not a checkpoint directory (no model.safetensors)")
+HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
-def load_pretrained(cls, path, dtype="float32", device="cpu", **config_overrides):
+def _google_config_file(path: Path):
+    for pattern in ("albert_config.json", "albert_config*.json", "bert_config.json"):
+        found = sorted(path.glob(pattern))
+        if found:
+            return found[0]
+    return None
+
+
+def detect_format(path: Path) -> str:
+    """'hf' (config.json + model.safetensors | pytorch_model.bin) or 'google'
+    (albert_config.json + a TF checkpoint), decided by the files present."""
+    if (path / "config.json").exists() and any((path / n).exists() for n in HF_WEIGHT_FILES):
+        return "hf"
+    if _google_config_file(path) is not None and (any(path.glob("*.index")) or (path / "checkpoint").exists()):
+        return "google"
+    if (path / "config.json").exists():
+        raise CheckpointError(f"{path}: has config.json but no model.safetensors or pytorch_model.bin")
+    if _google_config_file(path) is not None:
+        raise CheckpointError(f"{path}: has {_google_config_file(path).name} but no TF checkpoint (*.index)")
+    raise CheckpointError(f"{path}: not a checkpoint directory (no config.json or albert_config.json)")
+
+
+def read_checkpoint(path):
+    """(config, {HF name: numpy array}, source file) from an HF or Google checkpoint directory."""
     from .config import AlbertConfig
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such file or directory")
     if not path.is_dir():
-        raise CheckpointError(f"{path}: expected a checkpoint directory (config.json + model.safetensors)")
-    if not (path / "config.json").exists():
-        raise CheckpointError(f"{path}: no config.json")
-    config = AlbertConfig.from_json_file(path / "config.json")
+        raise CheckpointError(f"{path}: expected a checkpoint directory")
+    fmt = detect_format(path)
+    if fmt == "hf":
+        config = AlbertConfig.from_json_file(path / "config.json")
+        if (path / "model.safetensors").exists():
+            wfile = path / "model.safetensors"
+            state = read_safetensors(wfile)
+        else:
+            from .torch_pickle import read_torch_bin
+            wfile = path / "pytorch_model.bin"
+            state = read_torch_bin(wfile)
+        return config, state, wfile
+    from .tf_checkpoint import detect_layout, find_tf_checkpoint, google_to_hf, read_tf_checkpoint
+    config = AlbertConfig.from_json_file(_google_config_file(path))
+    prefix = find_tf_checkpoint(path)
+    tf_vars = read_tf_checkpoint(prefix)
+    config = config.replace(embedding_layout=detect_layout(tf_vars))
+    state, _skipped = google_to_hf(tf_vars, config)
+    if "classifier.weight" in state:  # a fine-tuned classifier: its width is the number of labels
+        config = config.replace(num_labels=int(state["classifier.weight"].shape[0]))
+    return config, state, Path(str(prefix) + ".index")
+
+
+def guess_model_class(config, state):
+    from .heads import MODEL_CLASSES
+    for arch in (config.extra.get("architectures") or []):
+        if arch in MODEL_CLASSES:
+            return MODEL_CLASSES[arch]
+    keys = set(state)
+    if "sop_classifier.classifier.weight" in keys:
+        return MODEL_CLASSES["AlbertForPreTraining"]
+    if "classifier.weight" in keys:
+        return MODEL_CLASSES["AlbertForSequenceClassification"]
+    if "predictions.bias" in keys:
+        return MODEL_CLASSES["AlbertForMaskedLM"]
+    return MODEL_CLASSES["AlbertModel"]
+
+
+def load_pretrained(cls, path, dtype="float32", device="cpu", **config_overrides):
+    from .hub import resolve
+    path = resolve(path)
+    config, state, source = read_checkpoint(path)
     if config_overrides:
         config = config.replace(**config_overrides)
-    wfile = find_weights_file(path)
-    state = read_safetensors(wfile)
     model = cls(config, seed=0, dtype=dtype, device=device)
-    load_state_dict_into(model, state, strict=False, source=str(wfile))
+    load_state_dict_into(model, state, strict=False, source=str(source))
     return model
 
 
@@ -233,3 +283,22 @@ def save_pretrained(model, path):
     # Tied aliases are not stored (HF's safetensors files omit them too).
     write_safetensors({k: v for k, v in model.params.items()}, path / "model.safetensors",
                       metadata={"format": "pt"})
+
+
+def convert(src, dst, model_class=None):
+    """Any supported checkpoint -> an HF-format safetensors directory (plus the tokenizer files)."""
+    import shutil
+    from .heads import MODEL_CLASSES
+    from .hub import resolve
+    src = resolve(src)
+    config, state, source = read_checkpoint(src)
+    if model_class is not None and model_class not in MODEL_CLASSES:
+        raise CheckpointError(f"unknown model class {model_class!r}; one of {sorted(MODEL_CLASSES)}")
+    cls = MODEL_CLASSES[model_class] if model_class else guess_model_class(config, state)
+    model = cls(config, seed=0, dtype="float32")
+    load_state_dict_into(model, state, strict=False, source=str(source))
+    save_pretrained(model, dst)
+    for name in ("spiece.model", "30k-clean.model", "vocab.txt", "tokenizer_config.json"):
+        if (src / name).exists():
+            shutil.copyfile(src / name, Path(dst) / ("spiece.model" if name == "30k-clean.model" else name))
+    return Path(dst)

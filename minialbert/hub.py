@@ -57,7 +57,10 @@ def resolve(name_or_path, download: bool = True) -> Path:
     p = Path(str(name_or_path)).expanduser()
     if p.exists():
         return p
-    name = _short(str(name_or_path))
+    raw = str(name_or_path)
+    if os.sep in raw.replace("albert/", "", 1) or raw.startswith((".", "~")):
+        raise ModelNotFound(f"{raw}: no such file or directory")
+    name = _short(raw)
     for d in weights_dirs():
         if (d / name).exists():
             return d / name

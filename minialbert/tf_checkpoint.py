@@ -142,8 +142,8 @@ def _crc_update_numpy(reg: int, buf: memoryview) -> Tuple[int, int]:
         _NP_TABLES = [np.array(t, dtype=np.uint32) for t in _TABLES]
     t0, t1, t2, t3 = _NP_TABLES
     n = len(buf)
-    chunk = 256 if n < (1 << 20) else 1024 if n < (1 << 24) else 4096  # bytes per lane
-    max_lanes = 16384
+    chunk = 256 if n < (1 << 20) else 1024  # bytes per lane
+    max_lanes = 8192  # ~8 MB per pass: measured fastest on a laptop-class CPU
     shift = _shift_tables(chunk)
     s0, s1, s2, s3 = shift
     used = 0
@@ -498,8 +498,8 @@ def read_tf_checkpoint(prefix, names: Optional[Callable[[str], bool]] = None, ve
                 raise CheckpointError(f"{data_path}: file is truncated or corrupt (tensor {name!r} needs bytes "
                                       f"{info.offset}..{info.offset + info.size}, the file has {fsize})")
             f.seek(info.offset)
-            raw = f.read(info.size)
-            if len(raw) != info.size:
+            raw = bytearray(info.size)  # numpy arrays over it are writable: no extra copy
+            if f.readinto(raw) != info.size:
                 raise CheckpointError(f"{data_path}: short read for tensor {name!r}: truncated?")
             if verify and info.crc32c is not None and crc32c(raw) != _unmask(info.crc32c):
                 raise CheckpointError(f"{data_path}: checksum mismatch for tensor {name!r} (crc32c of its "
@@ -509,8 +509,6 @@ def read_tf_checkpoint(prefix, names: Optional[Callable[[str], bool]] = None, ve
                 arr = (arr.astype(np.uint32) << 16).view(np.float32)
             elif big:
                 arr = arr.astype(npdt.newbyteorder("<"))
-            else:
-                arr = arr.copy()  # writable, and not a view of a bytes object
             out[name] = arr
     finally:
         for f, _ in files.values():

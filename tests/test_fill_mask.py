@@ -119,4 +119,4 @@ def test_cli_unknown_model_and_offline(monkeypatch, tmp_path):
     assert r.returncode == 2 and "neither a path nor a known model name" in r.stderr
     r = subprocess.run([sys.executable, "-m", "minialbert", "fill-mask", "--model", str(tmp_path), "a [MASK]"],
                        capture_output=True, text=True, env=env)
-    assert r.returncode == 2 and "no config.json" in r.stderr
+    assert r.returncode == 2 and "not a checkpoint directory" in r.stderr
