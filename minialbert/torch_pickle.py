@@ -78,7 +78,7 @@ import zipfile
 import zlib
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, NamedTuple, Optional
+from typing import Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -239,8 +239,7 @@ class _TorchUnpickler(pickle.Unpickler):
     def __init__(self, file, allow=_ALLOWED):
         super().__init__(file, encoding="utf-8")
         self.allow = allow
-        self.storages: Dict[str, _DType] = {}  # key -> dtype of the whole record; numel below
-        self.numels: Dict[str, int] = {}
+        self.storages: Dict[str, Tuple[_DType, int]] = {}  # record key -> (dtype, element count)
 
     def find_class(self, module, name):
         try:
@@ -263,9 +262,8 @@ class _TorchUnpickler(pickle.Unpickler):
                 or not _is_int(numel) or numel < 0:
             raise _BadFile(f"corrupt storage record {pid!r}")
         dtype, untyped = storage_type.dtype, storage_type is _UNTYPED
-        if key in self.storages and (self.storages[key], self.numels[key]) != (dtype, numel):
+        if self.storages.setdefault(key, (dtype, numel)) != (dtype, numel):
             raise _BadFile(f"storage {key!r} is used with two different dtypes or sizes")
-        self.storages[key], self.numels[key] = dtype, numel
         start = 0
         view = pid[5] if len(pid) == 6 else None
         if view is not None:  # legacy storage views (torch < 1.0): (view_key, offset, size)
@@ -338,6 +336,8 @@ def _find_state_dict(obj):
         raise _BadFile("the file holds a single tensor, not a state dict")
     if not isinstance(obj, dict):
         raise _BadFile(f"expected a state dict (a dict of tensors), found a {type(obj).__name__}")
+    if not obj:
+        raise _BadFile("the state dict is empty")
     if is_state_dict(obj):
         state, key = obj, None
     else:
@@ -379,7 +379,8 @@ def _read_zip(path: Path):
 
         def storage_bytes(k):
             record = f"{prefix}data/{k}"
-            nbytes = u.numels[k] * u.storages[k].itemsize
+            dtype, numel = u.storages[k]
+            nbytes = numel * dtype.itemsize
             try:
                 info = zf.getinfo(record)
             except KeyError:
@@ -413,11 +414,11 @@ def _read_legacy(path: Path, f, size: int):
     if not isinstance(sys_info, dict):
         raise _BadFile("corrupt header (sys_info is not a dict)")
     obj, u = _unpickle(f, what="pickle")
-    state, key = _find_state_dict(obj)
     keys, _ = _unpickle(f, allow=header, what="list of storage keys")
     if not isinstance(keys, list) or not all(isinstance(_text(k), str) for k in keys):
         raise _BadFile("corrupt list of storage keys")
     keys = [_text(k) for k in keys]
+    state, key = _find_state_dict(obj)
 
     needed = {t.storage.key for t in state.values()}
     data = {}
@@ -428,9 +429,10 @@ def _read_legacy(path: Path, f, size: int):
         if len(head) < 8:
             raise _BadFile(f"file is truncated (storage record {k!r} is missing)")
         (count,) = struct.unpack("<q", head)
-        if count != u.numels[k]:
-            raise _BadFile(f"storage record {k!r} holds {count} elements, the pickle says {u.numels[k]}")
-        nbytes = count * u.storages[k].itemsize
+        dtype, numel = u.storages[k]
+        if count != numel:
+            raise _BadFile(f"storage record {k!r} holds {count} elements, the pickle says {numel}")
+        nbytes = count * dtype.itemsize
         if nbytes > size - f.tell():
             raise _BadFile(f"file is truncated (storage record {k!r} needs {nbytes} bytes, "
                            f"{size - f.tell()} left)")
