@@ -237,12 +237,12 @@ def read_checkpoint(path):
             wfile = path / "pytorch_model.bin"
             state = read_torch_bin(wfile)
         return config, state, wfile
-    from .tf_checkpoint import detect_layout, find_tf_checkpoint, google_to_hf, read_tf_checkpoint
+    from .tf_checkpoint import detect_layout, find_tf_checkpoint, list_tf_checkpoint, load_tf_state
     config = AlbertConfig.from_json_file(_google_config_file(path))
     prefix = find_tf_checkpoint(path)
-    tf_vars = read_tf_checkpoint(prefix)
-    config = config.replace(embedding_layout=detect_layout(tf_vars))
-    state, _skipped = google_to_hf(tf_vars, config)
+    layout = detect_layout(list(list_tf_checkpoint(prefix)))          # 'google' | 'albert_zh'
+    config = config.replace(embedding_layout="albert_zh" if layout == "albert_zh" else "albert")
+    state, _skipped, prefix = load_tf_state(prefix, config)   # optimiser slots are never read
     if "classifier.weight" in state:  # a fine-tuned classifier: its width is the number of labels
         config = config.replace(num_labels=int(state["classifier.weight"].shape[0]))
     return config, state, Path(str(prefix) + ".index")
