@@ -135,3 +135,14 @@ def test_backbone_checkpoint_into_head_model_and_back():
              output_hidden_states=True)["hidden_states"][-1]
     assert len(base(pre_ref["input_ids"], output_hidden_states=True)["hidden_states"]) == 4
     np.testing.assert_allclose(h, pre_ref["out.hidden_states.3"], atol=1e-10)
+
+
+@pytest.mark.parametrize("folder", ["hf_mlm", "hf_mlm_legacy"])
+def test_pytorch_model_bin_checkpoints_give_hf_outputs(folder):
+    """The same weights as the mlm fixture, saved by torch.save (zip and pre-1.6 formats), read without torch."""
+    from conftest import ROOT
+    d, meta, ref = load_case("mlm")
+    model = ma.AlbertForMaskedLM.from_pretrained(ROOT / "tests" / "fixtures" / "bin" / folder, dtype="float64")
+    out = model(ref["input_ids"], ref["attention_mask"], ref["token_type_ids"], labels=ref["labels"])
+    np.testing.assert_allclose(out["logits"], ref["out.logits"], atol=1e-10)
+    assert abs(float(out["loss"]) - float(ref["out.loss"])) < 1e-12
