@@ -83,6 +83,42 @@ def _mlm_loss(logits, labels):
     return cross_entropy_forward(logits.reshape(-1, V), labels.reshape(-1))
 
 
+def mlm_forward_with_loss(model, seq, labels, trace):
+    """The MLM head, and its loss when labels are given.
+
+    With ``model.mlm_labelled_only = True`` (pretraining speed-up; HF has no such
+    switch) the head runs only at the ~15 % of positions that carry a label, so
+    the (B, T, V) logits shrink to (N_labelled, V); the loss is the same number.
+    """
+    xp = model.xp
+    lab = model._labels(labels, "labels")
+    sel = None
+    if lab is not None and getattr(model, "mlm_labelled_only", False):
+        B, T, H = seq.shape
+        sel = xp.nonzero(lab.reshape(-1) != IGNORE_INDEX)[0]                                  # (N,)
+        logits, c = mlm_head_forward(seq.reshape(-1, H)[sel], model.params, model.config, trace)   # (N, V)
+        loss, closs = cross_entropy_forward(logits, lab.reshape(-1)[sel])
+        return logits, loss, (c, closs, logits.shape, sel, seq.shape)
+    logits, c = mlm_head_forward(seq, model.params, model.config, trace)
+    loss, closs = _mlm_loss(logits, lab) if lab is not None else (None, None)
+    return logits, loss, (c, closs, logits.shape, None, seq.shape)
+
+
+def mlm_backward_with_loss(model, cache, dlogits_up, tgrads):
+    c, closs, shape, sel, seq_shape = cache
+    dlogits = cross_entropy_backward(1.0, closs).reshape(shape) if closs is not None else dlogits_up
+    if dlogits is None:
+        return None
+    if tgrads is not None:
+        tgrads["prediction_logits" if isinstance(model, AlbertForPreTraining) else "logits"] = dlogits
+    dseq = mlm_head_backward(dlogits, c, model._grads, model.config, tgrads)
+    if sel is not None:  # scatter back to the labelled positions (each appears once)
+        full = model.xp.zeros((seq_shape[0] * seq_shape[1], seq_shape[2]), dtype=dseq.dtype)
+        full[sel] = dseq
+        dseq = full.reshape(seq_shape)
+    return dseq
+
+
 class AlbertForMaskedLM(_HeadMixin, AlbertPreTrainedModel):
     add_pooler = False
     label_names = ("labels",)
@@ -93,26 +129,19 @@ class AlbertForMaskedLM(_HeadMixin, AlbertPreTrainedModel):
     def tied_aliases(self):
         return {"predictions.decoder.weight": WORD_EMB, "predictions.decoder.bias": "predictions.bias"}
 
+    mlm_labelled_only = False
+
     def _head_forward(self, out, seq, pooled, shape, labels, trace):
-        logits, c = mlm_head_forward(seq, self.params, self.config, trace)
-        lab = self._labels(labels, "labels")
-        closs = None
-        if lab is not None:
-            out["loss"], closs = _mlm_loss(logits, lab)
+        logits, loss, cache = mlm_forward_with_loss(self, seq, labels, trace)
+        if loss is not None:
+            out["loss"] = loss
         out["logits"] = logits
         if trace is not None:
             trace["logits"] = logits
-        return out, (c, closs, logits.shape)
+        return out, cache
 
     def _head_backward(self, hcache, up, tgrads):
-        c, closs, shape = hcache
-        if closs is not None:
-            dlogits = cross_entropy_backward(1.0, closs).reshape(shape)
-        else:
-            dlogits = up["logits"]
-        if tgrads is not None:
-            tgrads["logits"] = dlogits
-        return mlm_head_backward(dlogits, c, self._grads, self.config, tgrads), None
+        return mlm_backward_with_loss(self, hcache, up.get("logits"), tgrads), None
 
 
 class AlbertForPreTraining(_HeadMixin, AlbertPreTrainedModel):
@@ -127,17 +156,16 @@ class AlbertForPreTraining(_HeadMixin, AlbertPreTrainedModel):
     def tied_aliases(self):
         return {"predictions.decoder.weight": WORD_EMB, "predictions.decoder.bias": "predictions.bias"}
 
+    mlm_labelled_only = False
+
     def _head_forward(self, out, seq, pooled, shape, labels, trace):
         P = self.params
-        logits, c_mlm = mlm_head_forward(seq, P, self.config, trace)
+        logits, mlm_loss, c_mlm = mlm_forward_with_loss(self, seq, labels, trace)
         pd, c_drop = self._drop(pooled, self.config.classifier_dropout_prob)
         sop, c_sop = linear_forward(pd, P["sop_classifier.classifier.weight"], P["sop_classifier.classifier.bias"])
-        lab, sol = self._labels(labels, "labels"), self._labels(labels, "sentence_order_label")
-        cl_mlm = cl_sop = None
-        losses = []
-        if lab is not None:
-            l, cl_mlm = _mlm_loss(logits, lab)
-            losses.append(l)
+        sol = self._labels(labels, "sentence_order_label")
+        cl_sop = None
+        losses = [mlm_loss] if mlm_loss is not None else []
         if sol is not None:
             l, cl_sop = cross_entropy_forward(sop, sol)
             losses.append(l)
@@ -147,23 +175,20 @@ class AlbertForPreTraining(_HeadMixin, AlbertPreTrainedModel):
         out["sop_logits"] = sop
         if trace is not None:
             trace.update(prediction_logits=logits, sop_logits=sop)
-        return out, (c_mlm, c_drop, c_sop, cl_mlm, cl_sop, logits.shape)
+        return out, (c_mlm, c_drop, c_sop, cl_sop)
 
     def _head_backward(self, hcache, up, tgrads):
         G = self._grads
-        c_mlm, c_drop, c_sop, cl_mlm, cl_sop, shape = hcache
-        dlogits = cross_entropy_backward(1.0, cl_mlm).reshape(shape) if cl_mlm is not None \
-            else up.get("prediction_logits")
+        c_mlm, c_drop, c_sop, cl_sop = hcache
+        dseq = mlm_backward_with_loss(self, c_mlm, up.get("prediction_logits"), tgrads)
         dsop = cross_entropy_backward(1.0, cl_sop) if cl_sop is not None else up.get("sop_logits")
-        dseq = dpooled = None
-        if dlogits is not None:
-            dseq = mlm_head_backward(dlogits, c_mlm, G, self.config, tgrads)
+        dpooled = None
         if dsop is not None:
             dpd = linear_backward(dsop, c_sop, G["sop_classifier.classifier.weight"],
                                   G["sop_classifier.classifier.bias"])
             dpooled = dropout_backward(dpd, c_drop)
         if tgrads is not None:
-            tgrads.update(prediction_logits=dlogits, sop_logits=dsop)
+            tgrads["sop_logits"] = dsop
         return dseq, dpooled
 
 

@@ -376,3 +376,22 @@ def test_shared_gradient_is_sum_over_layers(rng):
                  for i in range(cfg.num_hidden_layers)]
     np.testing.assert_allclose(shared.grads()[name], sum(per_layer), rtol=1e-10, atol=1e-14)
     assert all(np.abs(g).max() > 1e-6 for g in per_layer)
+
+
+@pytest.mark.parametrize("cls_name", ["AlbertForMaskedLM", "AlbertForPreTraining"])
+def test_mlm_labelled_only_gives_the_same_loss_and_gradients(cls_name, rng):
+    """The pretraining speed-up (MLM head only at labelled positions) changes
+    nothing but the shape of the logits."""
+    cls = ma.MODEL_CLASSES[cls_name]
+    cfg = AlbertConfig(**{**TINY, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0,
+                          "classifier_dropout_prob": 0.0})
+    labels = labels_for(cls_name, rng, cfg)
+    full, sparse = cls(cfg, seed=1, dtype="float64"), cls(cfg, seed=1, dtype="float64")
+    sparse.mlm_labelled_only = True
+    a, b = full(IDS, MASK, TT, **labels), sparse(IDS, MASK, TT, **labels)
+    key = "logits" if cls_name == "AlbertForMaskedLM" else "prediction_logits"
+    assert b[key].shape == (int((labels["labels"] != -100).sum()), cfg.vocab_size)
+    assert abs(float(a["loss"]) - float(b["loss"])) < 1e-12
+    full.backward(), sparse.backward()
+    for k, g in full.grads().items():
+        np.testing.assert_allclose(sparse.grads()[k], g, atol=1e-13, err_msg=k)
