@@ -1,0 +1,101 @@
+"""The same model code under CuPy (issue: CuPy backend). Skipped, with the
+reason, where no CUDA GPU and cupy are present (CI has none).
+
+Tolerances (float32 on both sides, different BLAS/reduction order):
+outputs max|diff| <= 1e-4 absolute; gradients max|diff| <= 1e-4 x (max|g| + floor),
+the floor as in test_parity_hf.py.
+"""
+import numpy as np
+import pytest
+
+import minialbert as ma
+from minialbert import backend, ops
+from conftest import HF_CASES, LABEL_KEYS, load_case
+
+pytestmark = [pytest.mark.gpu,
+              pytest.mark.skipif(not backend.cuda_available(), reason="needs a CUDA GPU and cupy")]
+
+
+def run(model, ref, upstream=True):
+    labels = {k: ref[k] for k in LABEL_KEYS if k in ref}
+    out = model(ref["input_ids"], ref["attention_mask"], ref["token_type_ids"], **labels)
+    if "loss" in out:
+        model.backward()
+    else:
+        model.backward(**{k[len("upstream."):]: ref[k] for k in ref if k.startswith("upstream.")})
+    return out
+
+
+@pytest.mark.parametrize("case", HF_CASES)
+def test_cuda_matches_numpy_and_hf(case):
+    d, meta, ref = load_case(case)
+    cls = ma.MODEL_CLASSES[meta["model_class"]]
+    cpu, gpu = cls.from_pretrained(d), cls.from_pretrained(d, device="cuda")
+    assert gpu.xp is not np
+    oc, og = run(cpu, ref), run(gpu, ref)
+    for k, v in oc.items():
+        if v is not None and k != "loss":
+            np.testing.assert_allclose(backend.to_numpy(og[k]), backend.to_numpy(v), atol=1e-4, err_msg=k)
+            np.testing.assert_allclose(backend.to_numpy(og[k]), ref["out." + k], atol=1e-4, err_msg=k)
+    gc, gg = cpu.grads(), gpu.grads()
+    floor = 1e-3 * max(float(np.abs(backend.to_numpy(g)).max()) for g in gc.values())
+    for k in gc:
+        a, b = backend.to_numpy(gc[k]), backend.to_numpy(gg[k])
+        assert np.abs(a - b).max() <= 1e-4 * (np.abs(a).max() + floor), k
+
+
+def test_to_device_round_trip():
+    d, meta, ref = load_case("mlm")
+    m = ma.AlbertForMaskedLM.from_pretrained(d)
+    before = {k: v.copy() for k, v in m.params.items()}
+    m.to("cuda")
+    assert all(backend.device_of(v) == "cuda" for v in m.params.values())
+    m.to("cpu")
+    for k in before:
+        np.testing.assert_array_equal(m.params[k], before[k])
+
+
+def test_ops_match_numpy():
+    import cupy as cp
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 5, 8)).astype(np.float32)
+    w, b = rng.normal(size=(6, 8)).astype(np.float32), rng.normal(size=6).astype(np.float32)
+    for name in ops.ACTIVATION_FNS:
+        y_np = ops.activation_forward(x.copy(), name)[0]
+        y_cp = ops.activation_forward(cp.asarray(x), name)[0]
+        np.testing.assert_allclose(cp.asnumpy(y_cp), y_np, atol=1e-5, err_msg=name)
+    np.testing.assert_allclose(cp.asnumpy(ops.linear_forward(cp.asarray(x), cp.asarray(w), cp.asarray(b))[0]),
+                               ops.linear_forward(x, w, b)[0], atol=1e-5)
+    t = rng.normal(size=(7, 4)).astype(np.float32)
+    ids = np.array([[1, 3, 1], [6, 1, 0]])
+    dt_np, dt_cp = np.zeros_like(t), cp.zeros((7, 4), dtype=cp.float32)
+    dout = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    ops.embedding_backward(dout, ops.embedding_forward(ids, t)[1], dt_np)
+    ops.embedding_backward(cp.asarray(dout), ops.embedding_forward(cp.asarray(ids), cp.asarray(t))[1], dt_cp)
+    np.testing.assert_allclose(cp.asnumpy(dt_cp), dt_np, atol=1e-5)
+
+
+def test_fill_mask_pipeline_on_cuda():
+    from conftest import HF_FIXTURES, shared_dir
+    spm = shared_dir() / "albert-vocab" / "spiece.model"
+    if not spm.exists():
+        pytest.skip("no vocabulary")
+    tok = ma.AlbertTokenizer.from_pretrained(spm)
+    a = ma.pipeline("fill-mask", model=str(HF_FIXTURES / "fillmask"), tokenizer=tok)("a [MASK] day")
+    b = ma.pipeline("fill-mask", model=str(HF_FIXTURES / "fillmask"), tokenizer=tok, device="cuda")("a [MASK] day")
+    assert [p["token"] for p in a] == [p["token"] for p in b]
+    np.testing.assert_allclose([p["score"] for p in a], [p["score"] for p in b], atol=1e-5)
+
+
+@pytest.mark.slow
+def test_xxlarge_forward_backward_batch_8x512():
+    cfg = ma.preset("albert-xxlarge-v2")
+    m = ma.AlbertForPreTraining(cfg, seed=0, device="cuda")
+    m.mlm_labelled_only = True
+    rng = np.random.default_rng(0)
+    ids = rng.integers(5, cfg.vocab_size, size=(8, 512))
+    labels = np.where(rng.random((8, 512)) < 0.15, ids, -100)
+    out = m(ids, labels=labels, sentence_order_label=rng.integers(0, 2, size=8))
+    m.backward()
+    assert np.isfinite(float(out["loss"]))
+    assert all(bool(m.xp.isfinite(g).all()) for g in m.grads().values())
