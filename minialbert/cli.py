@@ -113,6 +113,27 @@ def cmd_convert(args):
     print(f"wrote {out}")
 
 
+def cmd_pretrain(args):
+    from .config import AlbertConfig
+    from .pretraining.trainer import TrainConfig, pretrain
+    if not Path(args.corpus).exists():
+        raise UserError(f"--corpus {args.corpus}: no such file")
+    if args.resume and not (Path(args.out) / "checkpoint" / "trainer_state.json").exists():
+        raise UserError(f"--resume: no checkpoint in {Path(args.out) / 'checkpoint'}")
+    cfg = AlbertConfig.from_json_file(args.config)
+    tc = TrainConfig(corpus=args.corpus, out=args.out, eval_corpus=args.eval_corpus, steps=args.steps,
+                     batch_size=args.batch_size, grad_accum=args.grad_accum, max_seq_length=args.seq_len,
+                     max_predictions_per_seq=args.max_predictions, optimizer=args.optimizer, lr=args.lr,
+                     warmup_steps=args.warmup, weight_decay=args.weight_decay, clip_norm=args.clip_norm,
+                     eval_every=args.eval_every, eval_batches=args.eval_batches, save_every=args.save_every,
+                     seed=args.seed, device=args.device, tokenizer=args.tokenizer)
+    model, history, evals = pretrain(cfg, tc, resume=args.resume)
+    last = evals[-1] if evals else {}
+    print(f"done: {len(history)} steps, final loss {history[-1]['loss']:.4f}"
+          + (f", held-out MLM acc {last['mlm_accuracy']:.3f}, SOP acc {last['sop_accuracy']:.3f}" if last else "")
+          + f"; checkpoint in {Path(args.out) / 'checkpoint'}")
+
+
 def build_parser():
     ap = argparse.ArgumentParser(prog="minialbert", description="ALBERT in NumPy: fill-mask, tracing, checkpoints")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -138,6 +159,30 @@ def build_parser():
     f.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     f.add_argument("--truncate", action="store_true", help="cut texts longer than the model takes")
     f.set_defaults(func=cmd_fill_mask)
+
+    p = sub.add_parser("pretrain", help="pretrain (MLM + SOP) from a plain-text corpus")
+    p.add_argument("--corpus", required=True, help="one sentence/paragraph a line, blank line between documents")
+    p.add_argument("--eval-corpus", help="held-out text for MLM/SOP accuracy")
+    p.add_argument("--config", required=True, help="model config.json")
+    p.add_argument("--out", required=True, help="output directory (checkpoint/, loss.png)")
+    p.add_argument("--tokenizer", help="spiece.model (default: weights/spiece.model)")
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--grad-accum", type=int, default=1)
+    p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument("--max-predictions", type=int, default=20)
+    p.add_argument("--optimizer", default="lamb", choices=["lamb", "adamw"])
+    p.add_argument("--lr", type=float, default=1.76e-3)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--clip-norm", type=float, default=1.0)
+    p.add_argument("--eval-every", type=int, default=200)
+    p.add_argument("--eval-batches", type=int, default=8)
+    p.add_argument("--save-every", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.set_defaults(func=cmd_pretrain)
 
     d = sub.add_parser("download", help="download released checkpoints into the Hugging Face cache")
     d.add_argument("names", nargs="+", help="e.g. albert-base-v2 albert/albert-large-v2")
