@@ -134,6 +134,16 @@ def cmd_pretrain(args):
           + f"; checkpoint in {Path(args.out) / 'checkpoint'}")
 
 
+def cmd_finetune(args):
+    from .pretraining.finetune import FinetuneConfig, finetune
+    fc = FinetuneConfig(model=args.model, train=args.train, eval=args.eval, out=args.out, epochs=args.epochs,
+                        batch_size=args.batch_size, lr=args.lr, max_length=args.max_length,
+                        regression=args.regression, seed=args.seed, device=args.device, tokenizer=args.tokenizer)
+    _, result = finetune(fc)
+    print("done: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items())
+          + f"; model in {args.out}")
+
+
 def build_parser():
     ap = argparse.ArgumentParser(prog="minialbert", description="ALBERT in NumPy: fill-mask, tracing, checkpoints")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -183,6 +193,21 @@ def build_parser():
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.set_defaults(func=cmd_pretrain)
+
+    ft = sub.add_parser("finetune", help="fine-tune a sequence classifier on a CSV/TSV (text[, text_pair], label)")
+    ft.add_argument("--model", required=True, help="checkpoint directory or released name")
+    ft.add_argument("--train", required=True)
+    ft.add_argument("--eval")
+    ft.add_argument("--out", required=True)
+    ft.add_argument("--tokenizer")
+    ft.add_argument("--epochs", type=int, default=3)
+    ft.add_argument("--batch-size", type=int, default=16)
+    ft.add_argument("--lr", type=float, default=3e-5)
+    ft.add_argument("--max-length", type=int, default=128)
+    ft.add_argument("--regression", action="store_true")
+    ft.add_argument("--seed", type=int, default=0)
+    ft.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ft.set_defaults(func=cmd_finetune)
 
     d = sub.add_parser("download", help="download released checkpoints into the Hugging Face cache")
     d.add_argument("names", nargs="+", help="e.g. albert-base-v2 albert/albert-large-v2")
