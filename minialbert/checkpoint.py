@@ -274,14 +274,16 @@ def load_pretrained(cls, path, dtype="float32", device="cpu", **config_overrides
     return model
 
 
-def save_pretrained(model, path):
+def save_pretrained(model, path, dtype=None):
+    """config.json + model.safetensors; dtype='float16' halves the file (loading widens it again)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     cfg = model.config.to_dict()
     cfg["architectures"] = [type(model).__name__]
     atomic_write(path / "config.json", [(json.dumps(cfg, indent=2, sort_keys=True) + "\n").encode()])
     # Tied aliases are not stored (HF's safetensors files omit them too).
-    write_safetensors({k: v for k, v in model.params.items()}, path / "model.safetensors",
+    cast = (lambda a: backend.to_numpy(a).astype(backend.resolve_dtype(dtype))) if dtype else backend.to_numpy
+    write_safetensors({k: cast(v) for k, v in model.params.items()}, path / "model.safetensors",
                       metadata={"format": "pt"})
 
 

@@ -175,7 +175,7 @@ def build_parser():
     p.add_argument("--eval-corpus", help="held-out text for MLM/SOP accuracy")
     p.add_argument("--config", required=True, help="model config.json")
     p.add_argument("--out", required=True, help="output directory (checkpoint/, loss.png)")
-    p.add_argument("--tokenizer", help="spiece.model (default: weights/spiece.model)")
+    p.add_argument("--tokenizer", help="spiece.model (default: the bundled model's, else ../shared/albert-vocab)")
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--grad-accum", type=int, default=1)

@@ -477,9 +477,9 @@ class AlbertPreTrainedModel:
         from .checkpoint import load_pretrained
         return load_pretrained(cls, path, dtype=dtype, device=device, **config_overrides)
 
-    def save_pretrained(self, path):
+    def save_pretrained(self, path, dtype=None):
         from .checkpoint import save_pretrained
-        save_pretrained(self, path)
+        save_pretrained(self, path, dtype=dtype)
 
     def load_state_dict(self, state: Dict[str, object], strict: bool = True):
         from .checkpoint import load_state_dict_into

@@ -172,7 +172,8 @@ def _tokenizer(tc: TrainConfig):
     from ..hub import REPO_ROOT
     if tc.tokenizer:
         return load_tokenizer(tc.tokenizer)
-    for p in (REPO_ROOT / "weights" / "spiece.model", REPO_ROOT.parent / "shared" / "albert-vocab" / "spiece.model"):
+    for p in (REPO_ROOT / "weights" / "minialbert-default" / "spiece.model",
+              REPO_ROOT.parent / "shared" / "albert-vocab" / "spiece.model"):
         if p.exists():
             return load_tokenizer(p)
     raise FileNotFoundError("no vocabulary found: pass --tokenizer PATH (a spiece.model)")
