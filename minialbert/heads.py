@@ -29,6 +29,17 @@ class _HeadMixin:
     def _drop(self, x, p):
         return dropout_forward(x, p if p is not None else 0.0, self._rng, self.training)
 
+    def _classify(self, x, p_drop):
+        """dropout -> Linear 'classifier' (sequence, token and multiple-choice heads)."""
+        xd, c_drop = self._drop(x, p_drop)
+        logits, c_lin = linear_forward(xd, self.params["classifier.weight"], self.params["classifier.bias"])
+        return logits, (c_drop, c_lin)
+
+    def _classify_backward(self, dlogits, cache):
+        c_drop, c_lin = cache
+        dxd = linear_backward(dlogits, c_lin, self._grads["classifier.weight"], self._grads["classifier.bias"])
+        return dropout_backward(dxd, c_drop)
+
 
 # ----------------------------------------------------------------------------- MLM head
 
@@ -216,9 +227,8 @@ class AlbertForSequenceClassification(_HeadMixin, AlbertPreTrainedModel):
         return cfg.problem_type
 
     def _head_forward(self, out, seq, pooled, shape, labels, trace):
-        P, cfg = self.params, self.config
-        pd, c_drop = self._drop(pooled, cfg.classifier_dropout_prob)
-        logits, c_lin = linear_forward(pd, P["classifier.weight"], P["classifier.bias"])     # (B, K)
+        cfg = self.config
+        logits, c_cls = self._classify(pooled, cfg.classifier_dropout_prob)                    # (B, K)
         closs = None
         raw = labels.get("labels")
         if raw is not None:
@@ -237,10 +247,10 @@ class AlbertForSequenceClassification(_HeadMixin, AlbertPreTrainedModel):
         out["logits"] = logits
         if trace is not None:
             trace["logits"] = logits
-        return out, (c_drop, c_lin, closs, logits.shape)
+        return out, (c_cls, closs, logits.shape)
 
     def _head_backward(self, hcache, up, tgrads):
-        c_drop, c_lin, closs, shape = hcache
+        c_cls, closs, shape = hcache
         if closs is None:
             dlogits = up["logits"]
         else:
@@ -249,8 +259,7 @@ class AlbertForSequenceClassification(_HeadMixin, AlbertPreTrainedModel):
             dlogits = back(1.0, cl).reshape(shape)
         if tgrads is not None:
             tgrads["logits"] = dlogits
-        dpd = linear_backward(dlogits, c_lin, self._grads["classifier.weight"], self._grads["classifier.bias"])
-        return None, dropout_backward(dpd, c_drop)
+        return None, self._classify_backward(dlogits, c_cls)
 
 
 class AlbertForTokenClassification(_HeadMixin, AlbertPreTrainedModel):
@@ -265,8 +274,7 @@ class AlbertForTokenClassification(_HeadMixin, AlbertPreTrainedModel):
     def _head_forward(self, out, seq, pooled, shape, labels, trace):
         cfg = self.config
         p = cfg.classifier_dropout_prob if cfg.classifier_dropout_prob is not None else cfg.hidden_dropout_prob
-        sd, c_drop = self._drop(seq, p)
-        logits, c_lin = linear_forward(sd, self.params["classifier.weight"], self.params["classifier.bias"])
+        logits, c_cls = self._classify(seq, p)                                                   # (B, T, K)
         lab = self._labels(labels, "labels")
         closs = None
         if lab is not None:
@@ -274,15 +282,14 @@ class AlbertForTokenClassification(_HeadMixin, AlbertPreTrainedModel):
         out["logits"] = logits
         if trace is not None:
             trace["logits"] = logits
-        return out, (c_drop, c_lin, closs, logits.shape)
+        return out, (c_cls, closs, logits.shape)
 
     def _head_backward(self, hcache, up, tgrads):
-        c_drop, c_lin, closs, shape = hcache
+        c_cls, closs, shape = hcache
         dlogits = cross_entropy_backward(1.0, closs).reshape(shape) if closs is not None else up["logits"]
         if tgrads is not None:
             tgrads["logits"] = dlogits
-        dsd = linear_backward(dlogits, c_lin, self._grads["classifier.weight"], self._grads["classifier.bias"])
-        return dropout_backward(dsd, c_drop), None
+        return self._classify_backward(dlogits, c_cls), None
 
 
 class AlbertForQuestionAnswering(_HeadMixin, AlbertPreTrainedModel):
@@ -344,8 +351,7 @@ class AlbertForMultipleChoice(_HeadMixin, AlbertPreTrainedModel):
 
     def _head_forward(self, out, seq, pooled, shape, labels, trace):
         B, C = shape[0], shape[1]
-        pd, c_drop = self._drop(pooled, self.config.classifier_dropout_prob)
-        scores, c_lin = linear_forward(pd, self.params["classifier.weight"], self.params["classifier.bias"])
+        scores, c_cls = self._classify(pooled, self.config.classifier_dropout_prob)            # (B*C, 1)
         logits = scores.reshape(B, C)
         lab = self._labels(labels, "labels")
         closs = None
@@ -354,16 +360,14 @@ class AlbertForMultipleChoice(_HeadMixin, AlbertPreTrainedModel):
         out["logits"] = logits
         if trace is not None:
             trace["logits"] = logits
-        return out, (c_drop, c_lin, closs, scores.shape)
+        return out, (c_cls, closs, scores.shape)
 
     def _head_backward(self, hcache, up, tgrads):
-        c_drop, c_lin, closs, sshape = hcache
+        c_cls, closs, sshape = hcache
         dlogits = cross_entropy_backward(1.0, closs) if closs is not None else up["logits"]
         if tgrads is not None:
             tgrads["logits"] = dlogits
-        dpd = linear_backward(dlogits.reshape(sshape), c_lin, self._grads["classifier.weight"],
-                              self._grads["classifier.bias"])
-        return None, dropout_backward(dpd, c_drop)
+        return None, self._classify_backward(dlogits.reshape(sshape), c_cls)
 
 
 MODEL_CLASSES = {c.__name__: c for c in (AlbertModel, AlbertForMaskedLM, AlbertForPreTraining,
