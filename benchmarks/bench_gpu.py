@@ -1,0 +1,163 @@
+"""GPU benchmark: minialbert under CuPy against PyTorch eager on the same GPU, same process.
+
+    python benchmarks/bench_gpu.py [--models albert-base-v2,albert-large-v2,albert-xxlarge-v2]
+                                   [--batch 8] [--seq 512] [--repeats 5]
+
+For each shape: tokens/s of a forward pass and of a training step (forward + backward of
+the MLM + SOP loss), for minialbert (cupy, float32) and, when torch with CUDA is
+importable, HF transformers' AlbertForPreTraining (eager attention, float32) with the
+same weights; the ratio minialbert / torch; peak GPU memory (minialbert: the CuPy memory
+pool's high-water mark; torch: torch.cuda.max_memory_allocated). Prints a table and,
+with --json, writes the figures for benchmarks/RESULTS.md.
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+import minialbert as ma  # noqa: E402
+from minialbert import backend  # noqa: E402
+
+
+class PeakPool:
+    """A CuPy allocator that records the peak of bytes in use."""
+
+    def __init__(self, cp):
+        self.cp, self.pool, self.peak = cp, cp.get_default_memory_pool(), 0
+        cp.cuda.set_allocator(self.malloc)
+
+    def malloc(self, size):
+        mem = self.pool.malloc(size)
+        self.peak = max(self.peak, self.pool.used_bytes())
+        return mem
+
+    def reset(self):
+        self.pool.free_all_blocks()
+        self.peak = self.pool.used_bytes()
+
+
+def timed(fn, sync, repeats):
+    fn()
+    sync()
+    runs = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        sync()
+        runs.append(time.perf_counter() - t)
+    return statistics.median(runs)
+
+
+def bench_ours(cfg, ids, labels, sop, repeats, peak):
+    import cupy as cp
+    model = ma.AlbertForPreTraining(cfg, seed=0, device="cuda").train()
+    model.mlm_labelled_only = False    # full (B, T, V) logits, the same work as HF's head
+    ids_d, lab_d, sop_d = cp.asarray(ids), cp.asarray(labels), cp.asarray(sop)
+    sync = cp.cuda.Device().synchronize
+
+    def fwd():
+        model.eval()
+        model(ids_d)
+        model.train()
+
+    def step():
+        model.zero_grad()
+        model(ids_d, labels=lab_d, sentence_order_label=sop_d)
+        model.backward()
+
+    peak.reset()
+    t_f = timed(fwd, sync, repeats)
+    t_s = timed(step, sync, repeats)
+    mem = peak.peak
+    state = {k: backend.to_numpy(v) for k, v in model.params.items()}
+    del model
+    cp.get_default_memory_pool().free_all_blocks()
+    return t_f, t_s, mem, state
+
+
+def bench_torch(cfg, state, ids, labels, sop, repeats):
+    import torch
+    from transformers import AlbertConfig as HFConfig, AlbertForPreTraining as HFPre
+    hf = HFPre(HFConfig(**{k: v for k, v in cfg.to_dict().items() if k not in ("share_type", "ln_type",
+                                                                              "embedding_layout", "extra")}),
+               ).cuda().float()
+    hf.config._attn_implementation = "eager"
+    hf.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
+    dev = torch.device("cuda")
+    ids_t = torch.from_numpy(ids).to(dev)
+    lab_t, sop_t = torch.from_numpy(labels).to(dev), torch.from_numpy(sop).to(dev)
+    sync = torch.cuda.synchronize
+
+    def fwd():
+        with torch.no_grad():
+            hf(input_ids=ids_t)
+
+    def step():
+        hf.zero_grad(set_to_none=False)
+        hf(input_ids=ids_t, labels=lab_t, sentence_order_label=sop_t).loss.backward()
+
+    torch.cuda.reset_peak_memory_stats()
+    t_f = timed(fwd, sync, repeats)
+    t_s = timed(step, sync, repeats)
+    mem = torch.cuda.max_memory_allocated()
+    del hf
+    torch.cuda.empty_cache()
+    return t_f, t_s, mem
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default="albert-base-v2,albert-large-v2,albert-xxlarge-v2")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--seq", type=int, default=512)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    if not backend.cuda_available():
+        sys.exit("bench_gpu: needs cupy and a CUDA GPU")
+    import cupy as cp
+    peak = PeakPool(cp)
+    try:
+        import torch
+        have_torch = torch.cuda.is_available()
+    except ImportError:
+        have_torch = False
+    dev = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    print(f"GPU: {dev}; cupy {cp.__version__}; torch: {torch.__version__ if have_torch else 'absent'}")
+    rng = np.random.default_rng(0)
+    results = []
+    for name in args.models.split(","):
+        cfg = ma.preset(name)
+        B, T = args.batch, args.seq
+        ids = rng.integers(5, cfg.vocab_size, size=(B, T))
+        labels = np.where(rng.random((B, T)) < 0.15, ids, -100)
+        sop = rng.integers(0, 2, size=B)
+        tok = B * T
+        f, s, mem, state = bench_ours(cfg, ids, labels, sop, args.repeats, peak)
+        row = {"model": name, "batch": B, "seq": T, "ours_fwd_tok_s": tok / f, "ours_step_tok_s": tok / s,
+               "ours_peak_gib": mem / 2**30}
+        if have_torch:
+            tf, ts, tmem = bench_torch(cfg, state, ids, labels, sop, args.repeats)
+            row.update(torch_fwd_tok_s=tok / tf, torch_step_tok_s=tok / ts, torch_peak_gib=tmem / 2**30,
+                       ratio_fwd=(tok / f) / (tok / tf), ratio_step=(tok / s) / (tok / ts))
+        results.append(row)
+        print(json.dumps(row))
+    print(f"\n{'model':<18} {'ours fwd tok/s':>14} {'torch fwd':>10} {'ratio':>6} {'ours step':>10} "
+          f"{'torch step':>10} {'ratio':>6} {'ours GiB':>9} {'torch GiB':>9}")
+    for r in results:
+        print(f"{r['model']:<18} {r['ours_fwd_tok_s']:>14.0f} {r.get('torch_fwd_tok_s', float('nan')):>10.0f} "
+              f"{r.get('ratio_fwd', float('nan')):>6.2f} {r['ours_step_tok_s']:>10.0f} "
+              f"{r.get('torch_step_tok_s', float('nan')):>10.0f} {r.get('ratio_step', float('nan')):>6.2f} "
+              f"{r['ours_peak_gib']:>9.2f} {r.get('torch_peak_gib', float('nan')):>9.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"gpu": dev, "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
