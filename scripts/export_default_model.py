@@ -23,12 +23,20 @@ def main(run, dst):
     run, dst = Path(run), Path(dst)
     ck = run / "checkpoint"
     model = AlbertForPreTraining.from_pretrained(ck)
+    dst.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(dst, dtype="float16")
     spm = ROOT.parent / "shared" / "albert-vocab" / "spiece.model"
     AlbertTokenizer.from_pretrained(spm).save_pretrained(dst)
     state = json.loads((ck / "trainer_state.json").read_text())
     metrics = {"steps": state["step"], "final_train_loss": state["history"][-1]["loss"], "evals": state["evals"],
                "train_config": state["train_config"]}
+    # fill-mask on the fixed domain sentences (weights/minialbert-default/domain_sentences.json)
+    from minialbert.pipeline import pipeline
+    domain = json.loads((ROOT / "weights" / "minialbert-default" / "domain_sentences.json").read_text())
+    fill = pipeline("fill-mask", model=str(dst))
+    metrics["domain"] = [{"text": d["text"], "answer": d["answer"],
+                          "top5": [p["token_str"] for p in fill(d["text"], top_k=5)]} for d in domain]
+    metrics["domain_top5_hits"] = sum(d["answer"] in [t.strip().lower() for t in d["top5"]] for d in metrics["domain"])
     (dst / "metrics.json").write_text(json.dumps(metrics, indent=1))
     if (run / "loss.png").exists():
         shutil.copy(run / "loss.png", dst / "loss.png")
