@@ -47,6 +47,7 @@ def test_loss_falls(tmp_path):
     # from ~ln(30000) + ln 2 = 11 at the start; a repetitive corpus is learnt fast
     assert first > 10 and last < first - 3, (first, last)
     assert (tmp_path / "a" / "checkpoint" / "model.safetensors").exists()
+    assert (tmp_path / "a" / "loss.png").stat().st_size > 10_000    # the loss-curve plot
 
 
 @pytest.mark.parametrize("optimizer,accum", [("lamb", 1), ("adamw", 2)])
