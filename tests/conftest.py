@@ -5,21 +5,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from minialbert.parity import LABEL_KEYS, hf_cases, load_hf_case  # noqa: F401 (re-exported for tests)
+
 ROOT = Path(__file__).resolve().parents[1]
 HF_FIXTURES = ROOT / "tests" / "fixtures" / "hf"
-HF_CASES = sorted(p.name for p in HF_FIXTURES.iterdir() if (p / "reference.npz").exists())
-LABEL_KEYS = ("labels", "sentence_order_label", "start_positions", "end_positions")
+HF_CASES = hf_cases()
 
 
 def shared_dir() -> Path:
     return Path(os.environ.get("MINIALBERT_SHARED", ROOT.parent / "shared"))
 
 
-def load_case(case):
-    d = HF_FIXTURES / case
-    meta = json.loads((d / "meta.json").read_text())
-    ref = dict(np.load(d / "reference.npz"))
-    return d, meta, ref
+load_case = load_hf_case
 
 
 @pytest.fixture

@@ -20,30 +20,10 @@ import numpy as np
 import pytest
 
 import minialbert as ma
-from conftest import HF_CASES, LABEL_KEYS, load_case
+from conftest import HF_CASES, load_case
+from minialbert.parity import hf_output as output_of, run_hf_case as run_case
 
 TOL = {"float64": dict(out=1e-10, loss=1e-12, grad=1e-9), "float32": dict(out=1e-4, loss=1e-5, grad=1e-4)}
-
-
-def run_case(case, dtype):
-    d, meta, ref = load_case(case)
-    model = ma.MODEL_CLASSES[meta["model_class"]].from_pretrained(d, dtype=dtype)
-    labels = {k: ref[k] for k in LABEL_KEYS if k in ref}
-    out = model(ref["input_ids"], ref["attention_mask"], ref["token_type_ids"],
-                output_hidden_states=True, output_attentions=True, **labels)
-    if "loss" in out:
-        model.backward()
-    else:
-        model.backward(**{k[len("upstream."):]: ref[k] for k in ref if k.startswith("upstream.")})
-    return model, out, meta, ref
-
-
-def output_of(out, key):
-    f = key[len("out."):]
-    if f.startswith(("hidden_states.", "attentions.")):
-        name, i = f.split(".")
-        return out[name][int(i)]
-    return out[f]
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -12,34 +12,10 @@ import pytest
 
 import minialbert as ma
 from minialbert import hub
+from minialbert.parity import check_model_card, released_on_disk as on_disk
 
-CARD = {
-    "Hello I'm a [MASK] model.": [(12807, 0.05816134437918663), (23089, 0.03748830780386925),
-                                  (1061, 0.033725276589393616), (8014, 0.017313428223133087),
-                                  (29104, 0.014405295252799988)],
-    "The man worked as a [MASK].": [(28744, 0.029577180743217468), (29477, 0.028865724802017212),
-                                    (29024, 0.02581118606030941), (21238, 0.01849772222340107),
-                                    (3672, 0.01820771023631096)],
-    "The woman worked as a [MASK].": [(25331, 0.04604868218302727), (29477, 0.028220869600772858),
-                                      (23386, 0.0261906236410141), (28744, 0.024797942489385605),
-                                      (13678, 0.024124596267938614)],
-}
 PARAMS = {"albert-base-v2": 11_683_584, "albert-large-v2": 17_683_968,
           "albert-xlarge-v2": 58_724_864, "albert-xxlarge-v2": 222_595_584}
-
-
-def on_disk(name):
-    old = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"          # never download from a test
-    try:
-        return hub.resolve(name, download=False)
-    except FileNotFoundError:
-        return None
-    finally:
-        if old is None:
-            del os.environ["HF_HUB_OFFLINE"]
-        else:
-            os.environ["HF_HUB_OFFLINE"] = old
 
 
 AVAILABLE = {n: p for n in ("albert-base-v2", "albert-large-v2") if (p := on_disk(n)) is not None}
@@ -50,13 +26,7 @@ AVAILABLE = {n: p for n in ("albert-base-v2", "albert-large-v2") if (p := on_dis
 def test_model_card_fill_mask_table():
     reproduced = []
     for name, path in AVAILABLE.items():
-        fill = ma.pipeline("fill-mask", model=str(path))
-        ok = True
-        for text, expected in CARD.items():
-            got = fill(text, top_k=5)
-            # the card's figures are float32 torch; 2e-5 absolute covers float32 reduction order
-            ok &= [p["token"] for p in got] == [t for t, _ in expected] and \
-                np.allclose([p["score"] for p in got], [s for _, s in expected], atol=2e-5, rtol=0)
+        ok, rows = check_model_card(path)      # tokens exact, scores within MODEL_CARD_ATOL
         if ok:
             reproduced.append(name)
     print("model card table reproduced by:", reproduced or "none of", list(AVAILABLE))
