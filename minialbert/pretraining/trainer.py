@@ -137,12 +137,11 @@ def _load_checkpoint(out: Path, model, opt, batches) -> dict:
 
 def plot_history(history: List[dict], evals: List[dict], path: Path):
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure   # no pyplot: the caller's backend (e.g. a notebook's) is left alone
     except ImportError:
         return None
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig = Figure(figsize=(10, 3.8))
+    ax = fig.subplots(1, 2)
     steps = [h["step"] for h in history]
     ax[0].plot(steps, [h["loss"] for h in history], lw=1, label="train loss (MLM + SOP)")
     if evals:
@@ -162,7 +161,6 @@ def plot_history(history: List[dict], evals: List[dict], path: Path):
     fig.tight_layout()
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=110)
-    plt.close(fig)
     os.replace(tmp, path)
     return path
 

@@ -1,0 +1,402 @@
+# %% [markdown]
+# # 02 · Cross-layer parameter sharing
+#
+# ALBERT keeps one transformer layer (or a few) and runs it again and again, so depth no longer costs
+# parameters. This notebook shows which stored layer each of the L layer positions runs (groups and
+# `inner_group_num`), what sharing only the attention or only the feed-forward half costs (paper Table 4),
+# that one set of weights really is applied L times and collects L gradients, and then repeats the paper's
+# Figure 1 measurement (how far each layer moves its input) on the bundled model.
+# Paper: Lan et al. (2019), §3.1 "Cross-layer parameter sharing", Table 4 and Figure 1.
+#
+# Dimension letters: B batch, T sequence, V vocabulary, E embedding width, H hidden width, I FFN width,
+# NH heads, L layers, G groups.
+
+# %%
+import re
+import time
+
+import numpy as np
+import matplotlib.pyplot as plt
+from matplotlib.colors import ListedColormap
+
+import minialbert as ma
+from minialbert import hub, parity
+from minialbert.model import backbone_specs, sublayer_prefixes
+
+T0 = time.time()
+np.random.seed(0)
+REPO = hub.REPO_ROOT
+BUNDLED = REPO / "weights" / "minialbert-default"
+PUBLISHED = REPO.parent / "shared" / "reference" / "published.md"      # outside the repo; may be absent
+
+# %% [markdown]
+# ## 1. Which stored layer does layer i run?
+#
+# The config has `num_hidden_layers` L (how many layer positions the input passes through) and
+# `num_hidden_groups` G (how many distinct parameter sets are stored). Layer position i runs group
+# `int(i / (L / G))`, Hugging Face's rule, which `AlbertConfig.group_of_layer` implements. When G divides
+# L every group gets L/G consecutive positions; when it does not (L/G = 2.4 or 2.5 below) the groups are
+# uneven, and the rule (not a rounding of your own) decides which ones get the extra position.
+# ALBERT's released models all use G = 1: one group, every position.
+
+# %%
+choices = [(12, 1), (12, 2), (12, 3), (12, 5), (12, 12), (5, 2), (7, 3)]
+Lmax = max(L for L, _ in choices)
+grid = np.full((len(choices), Lmax), np.nan)
+for r, (L, G) in enumerate(choices):
+    cfg = ma.AlbertConfig(num_hidden_layers=L, num_hidden_groups=G, hidden_size=8, num_attention_heads=1)
+    groups = [cfg.group_of_layer(i) for i in range(L)]
+    assert groups == [int(i / (L / G)) for i in range(L)] and sorted(set(groups)) == list(range(G))
+    grid[r, :L] = groups
+    sizes = np.bincount(groups)
+    print(f"L={L:>2d} G={G:>2d} L/G={L / G:<5.3g} group of each layer: {' '.join(map(str, groups)):<24s}"
+          f" positions per group: {sizes.tolist()}")
+
+fig, ax = plt.subplots(figsize=(10, 3.8))
+ax.imshow(grid, cmap=ListedColormap(plt.cm.tab20.colors[:12]), vmin=-0.5, vmax=11.5, aspect="auto")
+for r in range(grid.shape[0]):
+    for i in range(Lmax):
+        if not np.isnan(grid[r, i]):
+            ax.text(i, r, int(grid[r, i]), ha="center", va="center", fontsize=9)
+ax.set_xticks(range(Lmax))
+ax.set_yticks(range(len(choices)), [f"L={L}, G={G} (L/G={L / G:.3g})" for L, G in choices])
+ax.set(title="Group run by each layer position: int(i / (L / G))  (cell text = group index)",
+       xlabel="layer position i (0-based)")
+ax.set_xticks(np.arange(-0.5, Lmax), minor=True)
+ax.set_yticks(np.arange(-0.5, len(choices)), minor=True)
+ax.grid(which="minor", color="white", lw=2)
+ax.tick_params(which="minor", length=0)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# A group can itself hold several different layers: `inner_group_num` of them, run one after the other
+# each time the group is visited. So the input passes through L · inner_group_num layer applications,
+# and G · inner_group_num distinct layers are stored. The HF fixture used for the parity check at the
+# end has L = 5, G = 2, inner_group_num = 2:
+
+# %%
+cfg_g = ma.AlbertConfig.from_pretrained(parity.HF_FIXTURES / "mlm_groups")
+apps = [(i, j) for i in range(cfg_g.num_hidden_layers) for j in range(cfg_g.inner_group_num)]
+for k, (i, j) in enumerate(apps):
+    pa, _ = sublayer_prefixes(cfg_g, i, j, "albert.")
+    print(f"application {k}: position i={i}, inner layer j={j} -> {pa[len('albert.encoder.'):-len('attention.')]}")
+stored = {sublayer_prefixes(cfg_g, i, j, "")[0] for i, j in apps}
+print(f"{len(apps)} layer applications, {len(stored)} distinct stored layers")
+assert len(apps) == 10 and len(stored) == 4
+
+# %% [markdown]
+# ## 2. What to share: `share_type` and Table 4
+#
+# The paper compares sharing everything (ALBERT's default), only the attention block, only the FFN
+# block, or nothing. minialbert has these as `share_type` (`all` / `attention` / `ffn` / `none`, from the
+# albert_pytorch port): an unshared half of layer i is stored under group index i, so the names stay
+# Hugging Face's. Per layer, attention holds 4 H×H matrices (Q, K, V, output) and the FFN holds H×I +
+# I×H, which with I = 4H is twice as much: that is why sharing the FFN saves more than sharing attention.
+#
+# Table 4 gives the ALBERT-base shape (H = 768, L = 12, NH = 12, I = 3072, V = 30,000) at E = 768 and
+# E = 128. The figures are read from `../shared/reference/published.md` when it is on disk, otherwise the
+# restated ones below are used (source: the paper's Table 4, as copied into that file).
+
+# %%
+TABLE_4 = {768: {"all": 31, "attention": 83, "ffn": 57, "none": 108},     # millions, paper Table 4
+           128: {"all": 12, "attention": 64, "ffn": 38, "none": 89}}
+if PUBLISHED.is_file():
+    parsed = {}
+    for line in PUBLISHED.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"\|\s*E=(\d+)\s*\|\s*(\d+)M\s*\|\s*(\d+)M\s*\|\s*(\d+)M\s*\|\s*(\d+)M\s*\|", line)
+        if m:   # columns: all-shared | shared-attention | shared-FFN | not-shared
+            parsed[int(m[1])] = dict(zip(("all", "attention", "ffn", "none"), map(int, m.groups()[1:])))
+    assert parsed == TABLE_4, parsed
+    print("Table 4 figures parsed from", PUBLISHED.name, "and equal to the restated ones")
+else:
+    print("published.md not on disk: using the restated Table 4 figures")
+
+# %% [markdown]
+# `ma.count_parameters(config)` counts Hugging Face's structure: the E→H projection always, and a pooler.
+# The paper's convention (checked entry by entry, as in tests/test_param_counts.py) counts the projection
+# only when E ≠ H and the pooler only in the shared columns. Under that convention every entry must round
+# to the paper's millions; the library's default count is shown next to it, with the number of distinct
+# encoder weight arrays each variant stores.
+
+# %%
+base = ma.preset("albert-base-v2")
+H, L = base.hidden_size, base.num_hidden_layers
+print(f"{'E':>4s} {'share_type':<10s} {'arrays':>6s} {'library default':>16s} {'paper convention':>17s} {'paper':>6s}")
+for E in (768, 128):
+    for share in ("all", "attention", "ffn", "none"):
+        cfg = base.replace(embedding_size=E, share_type=share)
+        arrays = sum("albert_layer_groups" in n for n, _, _ in backbone_specs(cfg, "", True))
+        lib = ma.count_parameters(cfg)
+        conv = ma.count_parameters(cfg, add_pooler=share != "none", mapping=E != H)
+        paper_m = TABLE_4[E][share]
+        flag = "" if round(lib / 1e6) == paper_m else "   <- default rounds elsewhere"
+        print(f"{E:>4d} {share:<10s} {arrays:>6d} {lib / 1e6:>15.3f}M {conv / 1e6:>16.3f}M {paper_m:>5d}M{flag}")
+        assert round(conv / 1e6) == paper_m
+        assert lib - conv == (H * H + H) * (share == "none") + (E * H + H) * (E == H)
+        assert arrays == {"all": 16, "attention": 10 + 6 * L, "ffn": 6 + 10 * L, "none": 16 * L}[share]
+print("all 8 Table 4 entries reproduced under the paper's convention")
+
+# %% [markdown]
+# Where the shapes pin the convention down: E = 768 all-shared is 31.7M with the H×H projection and
+# 31.1M without, so only "no projection at E = H" gives 31; the not-shared 108M needs both the projection
+# and the pooler left out (109.1M with the pooler). For shared-FFN at E = 768 the pooler does not decide
+# the rounding (57.1M with, 56.5M without); the rule above is the one that fits every entry at once.
+#
+# ## 3. One set of weights, applied L times
+#
+# A tiny float64 model with L = 12 and G = 1 stores 16 encoder arrays (one layer) and applies them 12
+# times: the trace records 12 layer applications, and `hidden_states` has L + 1 entries.
+
+# %%
+cfg_t = ma.AlbertConfig(vocab_size=60, embedding_size=8, hidden_size=16, num_attention_heads=2,
+                        intermediate_size=32, num_hidden_layers=12, max_position_embeddings=16)
+shared = ma.AlbertModel(cfg_t, seed=0, dtype="float64")
+rng = np.random.default_rng(0)
+ids = rng.integers(5, 60, size=(2, 6))                                      # (B, T)
+out = shared(ids, output_hidden_states=True, trace=True)
+enc_arrays = [n for n in shared.params if "albert_layer_groups" in n]
+applied = sorted({int(k.split(".")[1]) for k in shared.trace if k.startswith("layer.")})
+read = {sublayer_prefixes(cfg_t, i, 0, "")[0] for i in range(cfg_t.num_hidden_layers)}
+print(f"distinct encoder arrays: {len(enc_arrays)}; layer applications in the trace: {len(applied)}; "
+      f"hidden_states: {len(out['hidden_states'])} x {out['hidden_states'][0].shape}  (B, T, H)")
+print("attention weights read by layers 0..11:", read)
+assert len(enc_arrays) == 16 and applied == list(range(12)) and len(out["hidden_states"]) == 13 and len(read) == 1
+
+# %% [markdown]
+# **The gradient of a shared weight is the sum over the layers that used it.** The backward pass walks the
+# 12 applications in reverse and each one *adds* (`+=`) its contribution into the same buffer. To see
+# that this is the right gradient, copy the shared layer into an unshared model (`share_type="none"`,
+# 12 separate copies): its forward pass is identical, and the sum of its 12 per-layer gradients must equal
+# the shared model's gradient. A finite-difference check on a few entries (float64, random upstream
+# gradient; error ||analytic - numeric|| / max of the two norms, as tests/test_gradcheck.py) confirms
+# the shared gradient itself.
+
+# %%
+unshared = ma.AlbertModel(cfg_t.replace(share_type="none"), seed=1, dtype="float64")
+for n in unshared.params:
+    unshared.params[n] = shared.params[re.sub(r"albert_layer_groups\.\d+\.", "albert_layer_groups.0.", n)].copy()
+up = rng.normal(size=out["last_hidden_state"].shape)                        # (B, T, H) upstream gradient
+out_u = unshared(ids)
+assert np.abs(out_u["last_hidden_state"] - out["last_hidden_state"]).max() < 1e-14
+shared.zero_grad(); shared(ids); shared.backward(last_hidden_state=up)
+unshared.zero_grad(); unshared(ids); unshared.backward(last_hidden_state=up)
+gs, gu = shared.grads(), unshared.grads()
+worst = 0.0
+for n in enc_arrays:
+    per_layer = [gu[n.replace("albert_layer_groups.0.", f"albert_layer_groups.{i}.")] for i in range(12)]
+    worst = max(worst, np.abs(sum(per_layer) - gs[n]).max())
+print(f"max |shared grad - sum of the 12 unshared grads| over all 16 arrays: {worst:.1e} (tol 1e-12)")
+assert worst < 1e-12
+
+
+def f(model):   # the scalar whose gradient backward(last_hidden_state=up) computes
+    return float((model(ids)["last_hidden_state"] * up).sum())
+
+
+h, errs = 1e-5, {}
+for n in ("encoder.albert_layer_groups.0.albert_layers.0.attention.query.weight",
+          "encoder.albert_layer_groups.0.albert_layers.0.ffn.weight",
+          "encoder.albert_layer_groups.0.albert_layers.0.full_layer_layer_norm.bias"):
+    p = shared.params[n]
+    picks = [tuple(rng.integers(0, s) for s in p.shape) for _ in range(4)]
+    num = []
+    for idx in picks:                                      # central differences, one entry at a time
+        old = p[idx]
+        p[idx] = old + h; fp = f(shared)
+        p[idx] = old - h; fm = f(shared)
+        p[idx] = old
+        num.append((fp - fm) / (2 * h))
+    ana = np.array([gs[n][idx] for idx in picks])
+    errs[n] = np.linalg.norm(ana - num) / max(np.linalg.norm(ana), np.linalg.norm(num))
+for n, e in errs.items():
+    print(f"finite differences, 4 entries of {n.split('layers.0.')[1]:<30s} relative error {e:.1e} (tol 1e-6)")
+assert max(errs.values()) < 1e-6
+
+# %% [markdown]
+# ## 4. The paper's Figure 1: how far does each layer move its input?
+#
+# For every layer the paper measures, between the layer's input and output vectors of each token, the L2
+# distance and the cosine similarity (plotted as an angle), averaged over tokens. Its finding for BERT-large
+# vs ALBERT-large: ALBERT's values change much more smoothly from layer to layer, and they do not go to
+# zero, i.e. the repeated layer does not settle at a fixed point.
+#
+# Here: the bundled model (trained, 4 layer positions sharing one group) on 64 held-out sentences;
+# for contrast, randomly initialised models of the same shape, shared and not shared (`share_type="none"`);
+# and released albert-base-v2 when it is on disk.
+
+# %%
+tok = ma.AlbertTokenizer.from_pretrained(BUNDLED)
+lines = [l for l in (BUNDLED / "heldout.txt").read_text(encoding="utf-8").splitlines() if len(l.split()) >= 8][:64]
+enc = tok(lines, padding=True, truncation=True, max_length=64, return_tensors="np")    # (B, T)
+print(f"{len(lines)} held-out sentences, padded to T = {enc['input_ids'].shape[1]}, "
+      f"{int(enc['attention_mask'].sum())} real tokens")
+
+
+def transitions(model, enc):
+    """Per layer application k: mean over real tokens of ||h_k+1 - h_k||, cos(h_k, h_k+1), angle."""
+    o = model(enc["input_ids"], attention_mask=enc["attention_mask"], token_type_ids=enc["token_type_ids"],
+              output_hidden_states=True)
+    keep = enc["attention_mask"].astype(bool)                                 # (B, T)
+    hs = [np.asarray(h, dtype=np.float64)[keep] for h in o["hidden_states"]]  # each (N, H)
+    rows = []
+    for a, b in zip(hs[:-1], hs[1:]):
+        cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+        rows.append((np.linalg.norm(b - a, axis=1).mean(), cos.mean(),
+                     np.degrees(np.arccos(np.clip(cos, -1, 1))).mean()))
+    return np.array(rows)                                                     # (L, 3)
+
+
+trained = ma.AlbertModel.from_pretrained(BUNDLED)
+cfg_b = trained.config
+print(f"bundled model: E={cfg_b.embedding_size} H={cfg_b.hidden_size} L={cfg_b.num_hidden_layers} "
+      f"G={cfg_b.num_hidden_groups} share_type={cfg_b.share_type}")
+results = {
+    "bundled model, trained, shared": transitions(trained, enc),
+    "random init, shared": transitions(ma.AlbertModel(cfg_b, seed=0), enc),
+    "random init, not shared": transitions(ma.AlbertModel(cfg_b.replace(share_type="none"), seed=0), enc),
+}
+for name in ("albert-base-v2",):
+    path = parity.released_on_disk(name)
+    if path is None:
+        print(f"{name}: SKIPPED, not on disk (nothing is downloaded here); the paper's own curves are for "
+              "BERT-large and ALBERT-large")
+    else:
+        results[f"{name} (released)"] = transitions(ma.AlbertModel.from_pretrained(path), enc)
+        print(f"{name}: measured from {path}")
+
+print(f"\n{'model':<32s} {'layer':>5s} {'L2':>7s} {'cosine':>7s} {'angle':>7s}")
+for name, r in results.items():
+    for k, (l2, cs, ang) in enumerate(r):
+        print(f"{name if k == 0 else '':<32s} {k:>5d} {l2:>7.3f} {cs:>7.4f} {ang:>6.2f}°")
+
+# %%
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.3))
+styles = [dict(marker="o", ls="-", ms=7), dict(marker="s", ls="-", ms=9, alpha=0.7),
+          dict(marker="D", ls="--", ms=4), dict(marker="^", ls=":", ms=6)]
+for (name, r), st in zip(results.items(), styles):
+    x = np.arange(len(r))
+    ax1.plot(x, r[:, 0], label=name, **st)
+    ax2.plot(x, r[:, 1], label=name, **st)
+ax1.set(title="L2 distance between a layer's input and output", xlabel="layer index (0-based)",
+        ylabel="mean L2 distance per token (hidden units)")
+ax2.set(title="Cosine similarity between a layer's input and output", xlabel="layer index (0-based)",
+        ylabel="mean cosine similarity per token")
+sec = ax2.secondary_yaxis("right", functions=(lambda c: np.degrees(np.arccos(np.clip(c, -1, 1))),
+                                              lambda d: np.cos(np.radians(d))))
+sec.set_ylabel("the same axis as an angle (degrees)")
+lo, hi = ax2.get_ylim()
+ticks, last = [], -np.inf
+for deg in (90, 60, 50, 40, 30, 20, 10, 5, 2, 1, 0):     # bottom to top; keep ticks apart
+    c = np.cos(np.radians(deg))
+    if lo <= c <= hi and c - last >= 0.07 * (hi - lo):
+        ticks.append(deg)
+        last = c
+sec.set_yticks(ticks)
+for ax in (ax1, ax2):
+    ax.set_xticks(range(max(len(r) for r in results.values())))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Because the block is shared, nothing stops us running the bundled model's one layer more often than it
+# was trained for: the same weights, unrolled to 24 positions (ALBERT-large's depth). Positions beyond 3
+# were never seen in training, so this is a probe of the shared map itself: do its steps shrink towards a
+# fixed point, or keep moving the vectors?
+
+# %%
+unrolled = ma.AlbertModel.from_pretrained(BUNDLED, num_hidden_layers=24)
+assert all(np.array_equal(unrolled.params[n], trained.params[n]) for n in trained.params)   # same weights
+r24 = transitions(unrolled, enc)
+r24_rand = transitions(ma.AlbertModel(cfg_b.replace(num_hidden_layers=24), seed=0), enc)
+assert np.allclose(r24[:cfg_b.num_hidden_layers], results["bundled model, trained, shared"], atol=1e-5)
+
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.0))
+for r, name, mk in ((r24, "bundled shared layer, unrolled", "o"), (r24_rand, "random shared layer", "s")):
+    ax1.plot(r[:, 0], marker=mk, ms=4, label=name)
+    ax2.plot(r[:, 2], marker=mk, ms=4, label=name)
+for ax in (ax1, ax2):
+    ax.axvspan(-0.5, cfg_b.num_hidden_layers - 0.5, color="0.9", zorder=0, label="trained depth")
+    ax.set_xlabel("application of the shared layer (0-based)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+ax1.set(title="One shared layer applied 24 times: L2 step", ylabel="mean L2 distance per token (hidden units)")
+ax2.set(title="One shared layer applied 24 times: angle step", ylabel="mean angle per token (degrees)")
+fig.tight_layout()
+plt.show()
+tr_steps = results["bundled model, trained, shared"][1:, 0]
+trend = "shrink at every layer" if np.all(np.diff(tr_steps) < 0) else "do not shrink monotonically"
+print(f"trained depth: after layer 0 the bundled model's L2 steps {trend} "
+      f"({' -> '.join(f'{v:.2f}' for v in tr_steps)})")
+last = r24[-6:]
+print(f"bundled layer, applications 18-23: L2 {last[:, 0].min():.3f}..{last[:, 0].max():.3f}, "
+      f"angle {last[:, 2].min():.2f}..{last[:, 2].max():.2f} degrees "
+      f"(first application: L2 {r24[0, 0]:.3f}, angle {r24[0, 2]:.2f})")
+
+# %% [markdown]
+# **What this small model can and cannot show.** Read the numbers above rather than this text, since the
+# bundled model is being retrained; but some things follow from the setup:
+#
+# * Layer 0 of every model has a large L2 step for a reason unrelated to sharing: its input is the E→H
+#   projection, which is not normalised, while every layer ends in a LayerNorm whose output has norm about
+#   √H (≈ 11.3 for H = 128). The later steps compare vectors of the same length.
+# * The two random models are nearly indistinguishable: at initialisation 12 independent random layers
+#   look statistically like one random layer used 12 times, and with weights of std 0.02 each residual
+#   branch is a small nudge, so every step is small and about the same size. Sharing only makes a
+#   difference through training.
+# * The paper's claim is a comparison of two *trained* models (BERT vs ALBERT). We have only a trained
+#   shared model, no trained unshared one of the same size, so the first figure does not test that claim;
+#   it shows what a trained shared layer does (the summary printed after the second figure says how
+#   its steps change with depth) next to what an untrained one does.
+# * The unrolled run speaks to the paper's second remark, that the shared layer's steps do not go to
+#   zero: the printed range for applications 18-23 says whether this model's steps level off above zero
+#   or keep shrinking. With 4 trained positions it is a weak probe, and a model trained at depth 12 or 24
+#   (or released albert-base-v2, measured above when on disk) is the real test.
+#
+# ## 5. Parity checks
+#
+# **Released weights** (fill-mask against the model card), when on disk:
+
+# %%
+for name in ("albert-base-v2", "albert-large-v2"):
+    p = parity.released_on_disk(name)
+    if p is None:
+        print(f"released-weights check SKIPPED for {name}: not on disk "
+              "($MINIALBERT_WEIGHTS, weights/, HF cache) and nothing is downloaded here")
+        continue
+    ok, rows = parity.check_model_card(p)
+    assert ok, [r for r in rows if not r["match"]]
+    print(f"released-weights check RAN for {name} at {p}: all {len(rows)} model-card predictions match")
+
+# %% [markdown]
+# **Hugging Face fixture with groups.** `tests/fixtures/hf/mlm_groups` (L = 5, G = 2, 2 inner layers, so
+# layer positions 0-2 run group 0 and 3-4 run group 1, as in section 1) was saved by `transformers` with
+# its outputs and every parameter gradient in float64. A gradient of group 0 sums 3 positions × its
+# inner layer, one of group 1 sums 2: if the grouping rule or the `+=` accumulation were wrong, these
+# gradients would be the first to disagree. Tolerance 1e-12 in float64 (only the rounding of the same
+# arithmetic differs); in float32, 1e-4. Below, a handful of tensors in the style of llm.c's
+# `test_gpt2.c`, then every tensor at once.
+
+# %%
+diffs = parity.hf_case_maxdiffs("mlm_groups", "float64")
+d, meta, ref = parity.load_hf_case("mlm_groups")
+print("fixture:", meta["description"])
+TOL64, TOL32 = 1e-12, 1e-4
+g = "grad.albert.encoder.albert_layer_groups.{}.albert_layers.{}."
+show = ["out.logits", "out.hidden_states.0", "out.hidden_states.5", "out.hidden_states.10", "out.loss",
+        g.format(0, 0) + "attention.query.weight", g.format(0, 1) + "ffn.weight",
+        g.format(1, 0) + "attention.dense.weight", g.format(1, 1) + "full_layer_layer_norm.weight",
+        "grad.albert.embeddings.word_embeddings.weight"]
+for k in show:
+    print(f"{k:<87s} {'OK' if diffs[k] <= TOL64 else 'NOT OK'} maxdiff = {diffs[k]:.3e}")
+bad = {k: v for k, v in diffs.items() if not v <= TOL64}
+assert not bad, bad
+diffs32 = parity.hf_case_maxdiffs("mlm_groups", "float32")
+assert max(diffs32.values()) <= TOL32
+print(f"ALL {len(diffs)} TENSORS OK (outputs and every parameter gradient): float64 max {max(diffs.values()):.1e} "
+      f"<= {TOL64:g}; float32 max {max(diffs32.values()):.1e} <= {TOL32:g}")
+
+# %%
+print(f"notebook ran in {time.time() - T0:.1f} s")
