@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from . import backend
 from .backend import array_module
@@ -109,6 +109,31 @@ def count_parameters(cfg: AlbertConfig, add_pooler: bool = True, mapping: Option
 
 
 # ----------------------------------------------------------------------------- base class
+
+
+class LayerCache(NamedTuple):
+    """What one application of a (shared) ALBERT layer saved for its backward pass."""
+    layer: int          # i, the layer position 0..L-1
+    inner: int          # j, the inner layer of its group
+    attn_prefix: str    # state-dict prefix of the attention block it ran
+    ffn_prefix: str     # state-dict prefix of the feed-forward block it ran
+    ffn_params: dict
+    attention: Any      # attention_forward's cache
+    ffn: Any            # feedforward_forward's cache
+
+
+class BackboneCache(NamedTuple):
+    """Everything the backbone's forward pass saved, one LayerCache per applied layer."""
+    shape: Tuple[int, int]
+    word: Any
+    word2: Any
+    token_type: Any
+    emb_ln: Any
+    emb_dropout: Any
+    mapping: Any
+    packed: Dict[str, dict]          # fused attention weights, one entry per distinct attention block
+    layer_caches: List[LayerCache]
+    pooler: Any
 
 
 class AlbertPreTrainedModel:
@@ -310,7 +335,7 @@ class AlbertPreTrainedModel:
                                           self._rng, train, ta)
                 h, cf = feedforward_forward(h, fp, cfg.hidden_act, cfg.layer_norm_eps, cfg.ln_type,
                                             pdrop, self._rng, train, tf)
-                layer_caches.append((i, j, pa, pf, fp, ca, cf))
+                layer_caches.append(LayerCache(i, j, pa, pf, fp, ca, cf))
                 if output_attentions:
                     attentions.append(ta["probs"])
                 if output_hidden_states:  # one per applied ALBERT layer, as HF (transformers 5)
@@ -329,7 +354,7 @@ class AlbertPreTrainedModel:
             trace["last_hidden_state"] = seq
             if pooled is not None:
                 trace["pooler_output"] = pooled
-        cache = (input_ids.shape, c_word, c_w2, c_tt, c_eln, c_edrop, c_map, packed, layer_caches, c_pool)
+        cache = BackboneCache(input_ids.shape, c_word, c_w2, c_tt, c_eln, c_edrop, c_map, packed, layer_caches, c_pool)
         return seq, pooled, cache, hidden_states, attentions
 
     def _backbone_backward(self, dseq, dpooled, cache, tgrads=None):
@@ -436,6 +461,11 @@ class AlbertPreTrainedModel:
         self.trace = tr
         self.trace_grads = None
         return out
+
+    @property
+    def backbone_cache(self) -> Optional[BackboneCache]:
+        """The BackboneCache of the last forward pass (what backward() will use), or None."""
+        return None if self._cache is None else self._cache[0]
 
     def backward(self, **upstream):
         """Gradients of the last forward pass's loss (or, with no loss, of

@@ -298,7 +298,7 @@ print(f"loss {float(out.loss):.4f}")
 
 # The per-application caches the forward pass kept: (i, j, attention prefix, ffn prefix, ffn params,
 # attention cache, ffn cache) for each of the L applications; `packed` holds the fused QKV weights.
-_, _, _, _, _, _, _, packed, layer_caches, _ = model._cache[0]
+packed, layer_caches = model.backbone_cache.packed, model.backbone_cache.layer_caches
 print(f"{len(layer_caches)} applications of {len(packed)} shared attention block(s)")
 
 # %% [markdown]
