@@ -18,30 +18,9 @@ import pytest
 import minialbert as ma
 from minialbert import ops
 from minialbert.config import AlbertConfig
+from minialbert.gradcheck import numeric_grad, rel_error
 
-H_STEP = 1e-5
 RTOL = 1e-6
-
-
-def numeric_grad(f, x, idx=None, h=H_STEP):
-    """Central differences of scalar f() w.r.t. the entries idx of x (changed in place)."""
-    flat = x.reshape(-1)
-    idx = range(flat.size) if idx is None else idx
-    g = np.zeros(len(idx))
-    for n, i in enumerate(idx):
-        old = flat[i]
-        flat[i] = old + h
-        fp = f()
-        flat[i] = old - h
-        fm = f()
-        flat[i] = old
-        g[n] = (fp - fm) / (2 * h)
-    return g
-
-
-def rel_error(a, n):
-    a, n = np.ravel(a), np.ravel(n)
-    return np.linalg.norm(a - n) / max(np.linalg.norm(a), np.linalg.norm(n), 1e-300)
 
 
 def check(analytic, f, x, name="", idx=None):

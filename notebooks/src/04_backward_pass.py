@@ -69,28 +69,11 @@ print("after two backward calls the buffer holds twice one call's gradient: OK")
 # also returns ~0 would pass.
 
 # %%
-H_STEP, RTOL = 1e-5, 1e-6
+from minialbert.gradcheck import H_STEP, numeric_grad, rel_error   # the same helpers the test suite uses
+
+print(inspect.getsource(numeric_grad))
+RTOL = 1e-6
 ERRORS = {}          # check name -> relative error, for the figure at the end
-
-
-def numeric_grad(f, a, h=H_STEP):
-    """Central differences of scalar f() with respect to every entry of a (perturbed in place)."""
-    g = np.zeros(a.size)
-    flat = a.reshape(-1)
-    for i in range(a.size):
-        old = flat[i]
-        flat[i] = old + h
-        fp = f()
-        flat[i] = old - h
-        fm = f()
-        flat[i] = old
-        g[i] = (fp - fm) / (2 * h)
-    return g.reshape(a.shape)
-
-
-def rel_error(analytic, numeric):
-    a, n = np.ravel(analytic), np.ravel(numeric)
-    return np.linalg.norm(a - n) / max(np.linalg.norm(a), np.linalg.norm(n), 1e-300)
 
 
 def check(name, analytic, f, a):
@@ -377,17 +360,9 @@ for name in ("albert.encoder.albert_layer_groups.0.albert_layers.0.attention.que
     P, gP = model.params[name], grads[name]
     flat = P.reshape(-1)
     idx = rng.choice(flat.size, size=12, replace=False)
-    num = []
-    for i in idx:
-        old = flat[i]
-        flat[i] = old + H_STEP
-        fp = loss_fn()
-        flat[i] = old - H_STEP
-        fm = loss_fn()
-        flat[i] = old
-        num.append((fp - fm) / (2 * H_STEP))
+    num = numeric_grad(loss_fn, P, idx)
     short = "model d(loss)/d " + name.split("layers.0.")[-1].replace("albert.embeddings.", "")
-    ERRORS[short + " (12 entries)"] = err = rel_error(gP.reshape(-1)[idx], np.array(num))
+    ERRORS[short + " (12 entries)"] = err = rel_error(gP.reshape(-1)[idx], num)
     print(f"{'OK ' if err <= RTOL else 'BAD'} rel. error {err:.1e}  {short} (12 random entries)")
     assert err <= RTOL
 
