@@ -126,7 +126,7 @@ def cmd_pretrain(args):
                      max_predictions_per_seq=args.max_predictions, optimizer=args.optimizer, lr=args.lr,
                      warmup_steps=args.warmup, weight_decay=args.weight_decay, clip_norm=args.clip_norm,
                      eval_every=args.eval_every, eval_batches=args.eval_batches, save_every=args.save_every,
-                     seed=args.seed, device=args.device, tokenizer=args.tokenizer)
+                     seed=args.seed, device=args.device, tokenizer=args.tokenizer, position_init=args.position_init)
     model, history, evals = pretrain(cfg, tc, resume=args.resume)
     last = evals[-1] if evals else {}
     print(f"done: {len(history)} steps, final loss {history[-1]['loss']:.4f}"
@@ -190,6 +190,9 @@ def build_parser():
     p.add_argument("--eval-batches", type=int, default=8)
     p.add_argument("--save-every", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--position-init", default="normal", choices=["normal", "sinusoidal"],
+                   help="initial position embeddings (still learned): N(0, initializer_range) as HF, or "
+                        "sinusoids of the same scale (gives attention a relative-position signal from step 0)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.set_defaults(func=cmd_pretrain)

@@ -97,3 +97,20 @@ def test_model_learns_to_use_context():
     sel = lab != -100
     acc = (np.asarray(m(ids)["logits"]).argmax(-1)[sel] == lab[sel]).mean()
     assert acc > 0.95, acc
+
+
+def test_sinusoidal_position_init(tmp_path):
+    """--position-init sinusoidal: the position table starts as sinusoids of RMS initializer_range
+    (then is learned as usual). With lr 0 and no decay the table stays as initialised."""
+    from minialbert.pretraining.trainer import sinusoidal_positions
+    table = sinusoidal_positions(64, 16, 0.02)
+    assert table.shape == (64, 16) and abs(np.sqrt((table ** 2).mean()) - 0.02) < 1e-12
+    # relative position structure: <p_i, p_j> depends on i - j only (the sin/cos angle identity)
+    g = table @ table.T
+    np.testing.assert_allclose(np.diagonal(g, 1), np.full(63, g[0, 1]), rtol=1e-10)
+    model, _, _ = pretrain(CFG, tc(tmp_path, "s", steps=1, lr=0.0, weight_decay=0.0, position_init="sinusoidal"),
+                           progress=False)
+    w = np.asarray(model.params["albert.embeddings.position_embeddings.weight"], dtype=np.float64)
+    np.testing.assert_allclose(w, table, atol=1e-8)       # float32 storage of the table
+    with pytest.raises(ValueError, match="position_init"):
+        pretrain(CFG, tc(tmp_path, "t", steps=1, position_init="learned"), progress=False)

@@ -58,7 +58,22 @@ class TrainConfig:
     device: str = "cpu"
     dtype: str = "float32"
     tokenizer: Optional[str] = None   # directory or .model file; default: the bundled vocabulary
+    position_init: str = "normal"     # normal | sinusoidal (see sinusoidal_positions)
     extra: Dict = field(default_factory=dict)
+
+
+def sinusoidal_positions(P: int, E: int, std: float):
+    """(P, E) sinusoids (Vaswani et al., 2017, §3.5) scaled to RMS `std`, as a starting point for
+    ALBERT's *learned* absolute position embeddings. With N(0, std) rows there is no relation
+    between neighbouring positions, and attention has to discover one before it can read the next
+    word, a slow start (the MLM loss sits at the unigram plateau); sinusoids give p_i . W p_j a
+    dependence on i - j from step 0. The architecture is unchanged: a trainable (P, E) table."""
+    pos = np.arange(P, dtype=np.float64)[:, None]
+    freq = 1.0 / 10000.0 ** (np.arange(0, E, 2, dtype=np.float64) / E)
+    table = np.zeros((P, E))
+    table[:, 0::2] = np.sin(pos * freq)
+    table[:, 1::2] = np.cos(pos * freq[: E // 2])
+    return table * (std / np.sqrt((table ** 2).mean()))
 
 
 def _make_optimizer(tc: TrainConfig, params):
@@ -190,6 +205,13 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
     batches = PretrainingBatches(tc.corpus, tok, dcfg, tc.batch_size, seed=tc.seed)
     model = AlbertForPreTraining(model_config, seed=tc.seed, dtype=tc.dtype, device=tc.device).train()
     model.mlm_labelled_only = True
+    if tc.position_init == "sinusoidal":
+        name = model.base_prefix + "embeddings.position_embeddings.weight"
+        w = model.params[name]
+        w[...] = backend.to_device(sinusoidal_positions(*w.shape, model_config.initializer_range).astype(w.dtype),
+                                   model.device)
+    elif tc.position_init != "normal":
+        raise ValueError(f"position_init {tc.position_init!r}: expected 'normal' or 'sinusoidal'")
     opt = _make_optimizer(tc, model.params)
     history, evals, step = [], [], 0
     if resume:
