@@ -250,7 +250,7 @@ def transitions(model, enc):
 trained = ma.AlbertModel.from_pretrained(BUNDLED)
 cfg_b = trained.config
 print(f"bundled model: E={cfg_b.embedding_size} H={cfg_b.hidden_size} L={cfg_b.num_hidden_layers} "
-      f"G={cfg_b.num_hidden_groups} share_type={cfg_b.share_type}")
+      f"G={cfg_b.num_hidden_groups} share_type={cfg_b.share_type} ln_type={cfg_b.ln_type}")
 results = {
     "bundled model, trained, shared": transitions(trained, enc),
     "random init, shared": transitions(ma.AlbertModel(cfg_b, seed=0), enc),
@@ -339,9 +339,12 @@ print(f"bundled layer, applications 18-23: L2 {last[:, 0].min():.3f}..{last[:, 0
 # **What this small model can and cannot show.** Read the numbers above rather than this text, since the
 # bundled model is being retrained; but some things follow from the setup:
 #
-# * Layer 0 of every model has a large L2 step for a reason unrelated to sharing: its input is the E→H
-#   projection, which is not normalised, while every layer ends in a LayerNorm whose output has norm about
-#   √H (≈ 11.3 for H = 128). The later steps compare vectors of the same length.
+# * Layer 0 of a post-LN model (`ln_type="postln"`, HF's ALBERT and the paper's) has a large L2 step for a
+#   reason unrelated to sharing: its input is the E→H projection, which is not normalised, while every
+#   post-LN layer ends in a LayerNorm whose output has norm about √H (≈ 11.3 for H = 128); the later steps
+#   compare vectors of the same length. In a pre-LN model (`ln_type="preln"`, the albert_pytorch variant;
+#   the printout above says which the bundled model is) nothing normalises the residual stream, which
+#   grows with depth, so its L2 steps are not comparable across layers and the cosine is the measure to read.
 # * The two random models are nearly indistinguishable: at initialisation 12 independent random layers
 #   look statistically like one random layer used 12 times, and with weights of std 0.02 each residual
 #   branch is a small nudge, so every step is small and about the same size. Sharing only makes a
