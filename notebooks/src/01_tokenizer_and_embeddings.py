@@ -213,8 +213,8 @@ print(f"E=128 saves {(full - (V * 128 + 128 * H + H)) / 1e6:.1f}M of BERT's {ful
 # `weights/minialbert-default` is a small ALBERT (E = H = 128, 4 layers sharing one group) that minialbert
 # pretrained on the Python documentation. Its V×E table has a row for every piece, but only pieces that
 # occur in the corpus were ever trained, so we take the 300 pieces most frequent in its held-out text and
-# project their rows onto the two directions of largest variance (PCA by numpy's SVD). The model is being
-# retrained, so the picture is read from the weights at run time; what to look for is whether kinds of
+# project their rows onto the two directions of largest variance (PCA by numpy's SVD). The model is to be
+# replaced by a better-trained one (weights/README.md), so the picture is read from the weights at run time; what to look for is whether kinds of
 # pieces (digits, punctuation, word starts, continuations) form their own regions.
 
 # %%

@@ -8,8 +8,8 @@
 # finally checks the pipeline itself against Hugging Face's fill-mask pipeline on a committed fixture.
 #
 # Model: the bundled `weights/minialbert-default` (a small ALBERT that minialbert pretrained itself on the
-# Python documentation). It is being retrained, so nothing below hard-codes what it predicts: every number
-# about it is read or computed when the notebook runs.
+# Python documentation). It is still undertrained and is to be replaced (weights/README.md), so nothing
+# below hard-codes what it predicts: every number about it is read or computed when the notebook runs.
 
 # %%
 import json
