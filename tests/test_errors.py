@@ -87,6 +87,12 @@ def test_save_round_trip_is_exact_and_atomic(tmp_path, monkeypatch):
     m2 = ma.AlbertForPreTraining.from_pretrained(tmp_path / "out")
     for k in m.params:
         np.testing.assert_array_equal(m.params[k], m2.params[k])
+    # the files get a plain open()'s mode (0666 less the umask), not mkstemp's private 0600
+    import os
+    umask = os.umask(0)
+    os.umask(umask)
+    for f in ("model.safetensors", "config.json"):
+        assert (tmp_path / "out" / f).stat().st_mode & 0o777 == 0o666 & ~umask, f
     # An interrupted write leaves the old file untouched and no temp file behind.
     before = (tmp_path / "out" / "model.safetensors").read_bytes()
     import minialbert.checkpoint as ck
