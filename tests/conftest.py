@@ -1,14 +1,13 @@
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from minialbert.parity import LABEL_KEYS, hf_cases, load_hf_case  # noqa: F401 (re-exported for tests)
+# the fixture helpers live in minialbert.parity (the notebooks use them too); re-exported for the tests
+from minialbert.parity import HF_FIXTURES, LABEL_KEYS, hf_cases, load_hf_case  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
-HF_FIXTURES = ROOT / "tests" / "fixtures" / "hf"
 HF_CASES = hf_cases()
 
 

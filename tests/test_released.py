@@ -5,8 +5,6 @@ Hugging Face cache. The expected figures are the albert-large-v2 model card's fi
 table (../shared/reference/published.md); the base-v2 and large-v2 cards print the same
 table, so either checkpoint reproducing it passes, and the test reports which one did.
 """
-import os
-
 import numpy as np
 import pytest
 
