@@ -12,11 +12,9 @@ Shapes use the letters defined in config.py (B, T, V, E, H, I, NH, HS, L, G).
 from __future__ import annotations
 
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from . import backend
-from .backend import array_module
 from .config import AlbertConfig
 from .ops import (attention_backward, attention_forward, attention_mask_bias, dropout_backward,
                   dropout_forward, embedding_backward, embedding_forward, feedforward_backward,

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 import minialbert as ma
-from minialbert.cli import main
 from conftest import HF_FIXTURES, shared_dir
 
 FIX = HF_FIXTURES / "fillmask"

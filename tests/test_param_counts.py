@@ -7,7 +7,6 @@ ALBERT's Table 1 rows include the pooler; the not-shared (BERT-style) column
 and BERT's rows do not. Under that convention every entry of Tables 3 and 4 and
 the base/large/BERT rows of Table 1 round to the published millions exactly.
 """
-import numpy as np
 import pytest
 
 import minialbert as ma
