@@ -95,6 +95,9 @@ def load_model_and_tokenizer(name_or_path=None, device="cpu", dtype="float32", t
 def pipeline(task: str, model=None, tokenizer=None, device: str = "cpu", top_k: int = 5, dtype="float32"):
     if task != "fill-mask":
         raise ValueError(f"unknown task {task!r}; minialbert's pipeline does 'fill-mask'")
+    if isinstance(tokenizer, (str, bytes)) or hasattr(tokenizer, "__fspath__"):   # a path, as HF's pipeline takes
+        from .tokenizer import load_tokenizer
+        tokenizer = load_tokenizer(tokenizer)
     if model is None or isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
         model, tokenizer = load_model_and_tokenizer(model, device=device, dtype=dtype, tokenizer=tokenizer)
     elif tokenizer is None:

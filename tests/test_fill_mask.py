@@ -47,6 +47,14 @@ def test_matches_hf_pipeline(fill, call):
     assert_same(ours, call["output"])
 
 
+@pytest.mark.parametrize("as_path", [str, lambda p: p], ids=["str", "Path"])
+def test_tokenizer_may_be_given_as_a_path(as_path):
+    """As HF's pipeline: tokenizer= takes a path (here the .model file) as well as an object."""
+    call = CALLS["calls"][0]
+    fill = ma.pipeline("fill-mask", model=str(FIX), tokenizer=as_path(SPM))
+    assert_same(fill(call["inputs"], top_k=call["top_k"]), call["output"])
+
+
 def test_classic_tokenisation_case(fill):
     """'[MASK].': HF 5's fast tokenizer splits '.' differently from the classic
     ALBERT tokenisation the checkpoints were trained with; the fixture ran HF's
