@@ -120,6 +120,8 @@ def cmd_pretrain(args):
         raise UserError(f"--corpus {args.corpus}: no such file")
     if args.resume and not (Path(args.out) / "checkpoint" / "trainer_state.json").exists():
         raise UserError(f"--resume: no checkpoint in {Path(args.out) / 'checkpoint'}")
+    if args.stop_at is not None and not 0 < args.stop_at <= args.steps:
+        raise UserError(f"--stop-at {args.stop_at}: expected a step in 1..--steps ({args.steps})")
     cfg = AlbertConfig.from_json_file(args.config)
     tc = TrainConfig(corpus=args.corpus, out=args.out, eval_corpus=args.eval_corpus, steps=args.steps,
                      batch_size=args.batch_size, grad_accum=args.grad_accum, max_seq_length=args.seq_len,
@@ -127,7 +129,7 @@ def cmd_pretrain(args):
                      warmup_steps=args.warmup, weight_decay=args.weight_decay, clip_norm=args.clip_norm,
                      eval_every=args.eval_every, eval_batches=args.eval_batches, save_every=args.save_every,
                      seed=args.seed, device=args.device, tokenizer=args.tokenizer, position_init=args.position_init)
-    model, history, evals = pretrain(cfg, tc, resume=args.resume)
+    model, history, evals = pretrain(cfg, tc, resume=args.resume, stop_after=args.stop_at)
     last = evals[-1] if evals else {}
     print(f"done: {len(history)} steps, final loss {history[-1]['loss']:.4f}"
           + (f", held-out MLM acc {last['mlm_accuracy']:.3f}, SOP acc {last['sop_accuracy']:.3f}" if last else "")
@@ -195,6 +197,9 @@ def build_parser():
                         "sinusoids of the same scale (gives attention a relative-position signal from step 0)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument("--stop-at", type=int, metavar="STEP",
+                   help="save and stop at STEP as if interrupted (the schedule is still --steps'); "
+                        "continue with --resume, e.g. to split a long run across sessions")
     p.set_defaults(func=cmd_pretrain)
 
     ft = sub.add_parser("finetune", help="fine-tune a sequence classifier on a CSV/TSV (text[, text_pair], label)")

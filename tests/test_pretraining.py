@@ -114,3 +114,26 @@ def test_sinusoidal_position_init(tmp_path):
     np.testing.assert_allclose(w, table, atol=1e-8)       # float32 storage of the table
     with pytest.raises(ValueError, match="position_init"):
         pretrain(CFG, tc(tmp_path, "t", steps=1, position_init="learned"), progress=False)
+
+
+def test_cli_stop_at_then_resume_equals_uninterrupted(tmp_path, capsys):
+    """`pretrain --stop-at N` saves and stops as an interruption would; `--resume` carries on, and
+    the two CLI runs give the uninterrupted run's losses exactly (the way a long run is split
+    across sessions: scripts/train_default_model.sh)."""
+    from minialbert.cli import main
+    kw = dict(steps=10, save_every=0)
+    _, full, _ = pretrain(CFG, tc(tmp_path, "full", **kw), progress=False)
+    t = tc(tmp_path, "cli", **kw)
+    CFG.to_json_file(tmp_path / "config.json")
+    args = ["pretrain", "--corpus", t.corpus, "--config", str(tmp_path / "config.json"), "--out", t.out,
+            "--tokenizer", str(SPM), "--steps", "10", "--batch-size", "8", "--seq-len", "48",
+            "--max-predictions", "8", "--optimizer", "adamw", "--lr", "3e-3", "--warmup", "4",
+            "--eval-every", "0", "--save-every", "0", "--seed", "3"]
+    assert main(args + ["--stop-at", "6"]) in (None, 0)
+    state = json.loads((tmp_path / "cli" / "checkpoint" / "trainer_state.json").read_text())
+    assert state["step"] == 6
+    assert main(args + ["--resume", "--stop-at", "6"]) == 2          # already there: one-line error
+    assert "the run is at step 6" in capsys.readouterr().err
+    assert main(args + ["--resume"]) in (None, 0)
+    state = json.loads((tmp_path / "cli" / "checkpoint" / "trainer_state.json").read_text())
+    assert [h["loss"] for h in state["history"]] == [h["loss"] for h in full]

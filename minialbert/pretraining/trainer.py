@@ -218,6 +218,8 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
     if resume:
         state = _load_checkpoint(out, model, opt, batches)
         step, history, evals = state["step"], state["history"], state["evals"]
+    if stop_after is not None and not step < stop_after <= tc.steps:
+        raise ValueError(f"stop at step {stop_after}: the run is at step {step} and ends at {tc.steps}")
     (out / "train_config.json").write_text(json.dumps(asdict(tc), indent=1))
     model_config.to_json_file(out / "model_config.json")
     it = iter(batches)
