@@ -7,7 +7,7 @@
 #   steps      1-8,000   scheduled for 24,000 steps
 #   steps  8,001-16,500  scheduled for 21,000
 #   steps 16,501-23,500  scheduled for 23,500 (decayed to 0)
-#   steps 23,501-50,000  scheduled for 50,000 (lr back up to 1.06e-3, then decayed to 0)
+#   steps 23,501-50,000  scheduled for 50,000 (lr back up to 1.07e-3, then decayed to 0)
 # Same machine and thread count: the same floats; elsewhere BLAS may round differently.
 #
 # Needs: apt-get install python3.11-doc (the corpus), ../shared/albert-vocab/spiece.model,

@@ -336,8 +336,8 @@ print(f"bundled layer, applications 18-23: L2 {last[:, 0].min():.3f}..{last[:, 0
       f"(first application: L2 {r24[0, 0]:.3f}, angle {r24[0, 2]:.2f})")
 
 # %% [markdown]
-# **What this small model can and cannot show.** Read the numbers above rather than this text, since the
-# bundled model is to be replaced by a better-trained one; but some things follow from the setup:
+# **What this small model can and cannot show.** Read the numbers above rather than this text (they are
+# computed from whichever bundled model is in `weights/`); but some things follow from the setup:
 #
 # * Layer 0 of a post-LN model (`ln_type="postln"`, HF's ALBERT and the paper's) has a large L2 step for a
 #   reason unrelated to sharing: its input is the E→H projection, which is not normalised, while every

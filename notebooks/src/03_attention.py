@@ -219,7 +219,7 @@ plt.show()
 # ## 3. Attention maps of the bundled model
 #
 # `weights/minialbert-default` is a small ALBERT that minialbert pretrained on the Python
-# documentation (its size and training are read from its files below, since it is to be replaced by a better-trained one).
+# documentation (its size and training are read from its files below, not written into this text).
 # `output_attentions=True` returns one (B, NH, T, T) probability tensor per applied layer.
 
 # %%

@@ -8,8 +8,8 @@
 # finally checks the pipeline itself against Hugging Face's fill-mask pipeline on a committed fixture.
 #
 # Model: the bundled `weights/minialbert-default` (a small ALBERT that minialbert pretrained itself on the
-# Python documentation). It is still undertrained and is to be replaced (weights/README.md), so nothing
-# below hard-codes what it predicts: every number about it is read or computed when the notebook runs.
+# Python documentation on a 2-core CPU; weights/README.md). It is small and its answers are often wrong, and
+# nothing below hard-codes what it predicts: every number about it is read or computed when the notebook runs.
 
 # %%
 import json
@@ -122,10 +122,9 @@ print("pipeline's best guess:", piped[0]["sequence"])
 #
 # Two of the domain sentences the bundled model is evaluated on (`weights/minialbert-default/domain_sentences.json`,
 # read here), with the intended word in orange: inside the top 10 if it got there, otherwise added below
-with its rank. Bars are labelled with the
-# SentencePiece piece (so `▁` alone, "start a new word", is visible). A model that has not yet learnt to use
-# context puts the corpus's commonest pieces on top for every sentence; a better one ranks the intended word
-# high.
+# with its rank. Bars are labelled with the SentencePiece piece (so `▁` alone, "start a new word", is
+# visible). A model that has not yet learnt to use context puts the corpus's commonest pieces on top for
+# every sentence; a better one ranks the intended word high.
 
 # %%
 domain = json.loads((MODEL_DIR / "domain_sentences.json").read_text())
