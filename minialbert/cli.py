@@ -74,12 +74,10 @@ def _read_texts(args):
 def cmd_fill_mask(args):
     from . import backend
     from .pipeline import FillMaskError, pipeline
-    from .tokenizer import load_tokenizer
     if args.device == "cuda" and not backend.cuda_available():
         raise UserError("--device cuda: " + ("cupy is not installed (pip install minialbert[gpu])"
                                              if backend._cp is None else "no CUDA GPU is visible"))
-    tok = load_tokenizer(args.tokenizer) if args.tokenizer else None
-    fill = pipeline("fill-mask", model=args.model, tokenizer=tok, device=args.device, top_k=args.top_k)
+    fill = pipeline("fill-mask", model=args.model, tokenizer=args.tokenizer, device=args.device, top_k=args.top_k)
     texts = _read_texts(args)
     try:
         results = fill(texts, truncate=args.truncate)
@@ -120,8 +118,6 @@ def cmd_pretrain(args):
         raise UserError(f"--corpus {args.corpus}: no such file")
     if args.resume and not (Path(args.out) / "checkpoint" / "trainer_state.json").exists():
         raise UserError(f"--resume: no checkpoint in {Path(args.out) / 'checkpoint'}")
-    if args.stop_at is not None and not 0 < args.stop_at <= args.steps:
-        raise UserError(f"--stop-at {args.stop_at}: expected a step in 1..--steps ({args.steps})")
     cfg = AlbertConfig.from_json_file(args.config)
     tc = TrainConfig(corpus=args.corpus, out=args.out, eval_corpus=args.eval_corpus, steps=args.steps,
                      batch_size=args.batch_size, grad_accum=args.grad_accum, max_seq_length=args.seq_len,

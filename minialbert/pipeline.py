@@ -92,13 +92,18 @@ def load_model_and_tokenizer(name_or_path=None, device="cpu", dtype="float32", t
     return model, tokenizer if tokenizer is not None else load_tokenizer(path)
 
 
+def _is_path(x) -> bool:
+    return isinstance(x, (str, bytes)) or hasattr(x, "__fspath__")
+
+
 def pipeline(task: str, model=None, tokenizer=None, device: str = "cpu", top_k: int = 5, dtype="float32"):
+    """model and tokenizer: objects, or paths / released names (as HF's pipeline takes them)."""
     if task != "fill-mask":
         raise ValueError(f"unknown task {task!r}; minialbert's pipeline does 'fill-mask'")
-    if isinstance(tokenizer, (str, bytes)) or hasattr(tokenizer, "__fspath__"):   # a path, as HF's pipeline takes
+    if _is_path(tokenizer):
         from .tokenizer import load_tokenizer
         tokenizer = load_tokenizer(tokenizer)
-    if model is None or isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+    if model is None or _is_path(model):
         model, tokenizer = load_model_and_tokenizer(model, device=device, dtype=dtype, tokenizer=tokenizer)
     elif tokenizer is None:
         raise ValueError("pass a tokenizer along with a model object")
