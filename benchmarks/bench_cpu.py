@@ -217,7 +217,7 @@ class Ours:
         return out["loss"]
 
     def release(self):
-        self.m._cache = None  # drop the activations the last forward kept for backward
+        self.m.forget_cache()  # drop the activations the last forward kept for backward
 
     def grads(self):
         return {k: np.asarray(v) for k, v in self.m.grads().items()}

@@ -10,6 +10,17 @@ import json
 import sys
 from pathlib import Path
 
+from . import backend
+from .auto import convert, load_model
+from .config import AlbertConfig
+from .hub import DEFAULT_MODEL_NAME, default_model_summary, download_model
+from .io import CheckpointError
+from .model.trace import save_trace
+from .pipeline import FillMaskError, pipeline
+from .tokenization import load_tokenizer
+from .training.finetune import FinetuneConfig, finetune
+from .training.pretrain import TrainConfig, pretrain
+
 EXIT_USER_ERROR = 2
 
 
@@ -17,24 +28,8 @@ class UserError(Exception):
     """An error whose message is the whole story (printed without a traceback)."""
 
 
-def _load_model(path, dtype="float32", device="cpu", class_name=None):
-    from .heads import MODEL_CLASSES
-    p = Path(path)
-    cfg_file = p / "config.json"
-    if class_name is None and cfg_file.exists():
-        try:
-            arch = (json.loads(cfg_file.read_text()).get("architectures") or [None])[0]
-        except json.JSONDecodeError as e:
-            raise UserError(f"{cfg_file}: not valid JSON ({e})")
-        class_name = arch if arch in MODEL_CLASSES else None
-    cls = MODEL_CLASSES[class_name or "AlbertForMaskedLM"]
-    return cls.from_pretrained(path, dtype=dtype, device=device)
-
-
 def cmd_trace(args):
-    from . import backend
-    from .tokenizer import load_tokenizer
-    model = _load_model(args.model, dtype=args.dtype)
+    model = load_model(args.model, dtype=args.dtype)
     if args.ids:
         ids = backend.numpy.array([[int(t) for t in args.ids.replace(",", " ").split()]])
     else:
@@ -54,7 +49,6 @@ def cmd_trace(args):
         rng = backend.numpy.random.default_rng(args.seed)
         upstream = {main: rng.standard_normal(out[main].shape)}
         model.backward(**upstream)
-    from .trace import save_trace
     keys = save_trace(model, args.out, inputs={"input_ids": ids}, upstream=upstream)
     print(f"wrote {len(keys)} arrays to {args.out} ({sum(k.startswith('act/') for k in keys)} activations, "
           f"{sum(k.startswith('grad/') for k in keys)} gradients)")
@@ -72,11 +66,14 @@ def _read_texts(args):
 
 
 def cmd_fill_mask(args):
-    from . import backend
-    from .pipeline import FillMaskError, pipeline
     if args.device == "cuda" and not backend.cuda_available():
         raise UserError("--device cuda: " + ("cupy is not installed (pip install minialbert[gpu])"
                                              if backend._cp is None else "no CUDA GPU is visible"))
+    if args.model is None and not args.quiet:
+        # As HF's pipeline does when it falls back to a default model: say which one, and how to get another.
+        print(f"minialbert: no --model given, using the bundled {DEFAULT_MODEL_NAME}: {default_model_summary()}. "
+              "For a released ALBERT: `minialbert download albert-base-v2`, then --model albert-base-v2 "
+              "(--quiet hides this line).", file=sys.stderr)
     fill = pipeline("fill-mask", model=args.model, tokenizer=args.tokenizer, device=args.device, top_k=args.top_k)
     texts = _read_texts(args)
     try:
@@ -99,21 +96,17 @@ def cmd_fill_mask(args):
 
 
 def cmd_download(args):
-    from .hub import download_model
     for name in args.names:
         path = download_model(name)
         print(f"{name}: {path}")
 
 
 def cmd_convert(args):
-    from .checkpoint import convert
     out = convert(args.src, args.dst, model_class=args.model_class)
     print(f"wrote {out}")
 
 
 def cmd_pretrain(args):
-    from .config import AlbertConfig
-    from .pretraining.trainer import TrainConfig, pretrain
     if not Path(args.corpus).exists():
         raise UserError(f"--corpus {args.corpus}: no such file")
     if args.resume and not (Path(args.out) / "checkpoint" / "trainer_state.json").exists():
@@ -133,7 +126,6 @@ def cmd_pretrain(args):
 
 
 def cmd_finetune(args):
-    from .pretraining.finetune import FinetuneConfig, finetune
     fc = FinetuneConfig(model=args.model, train=args.train, eval=args.eval, out=args.out, epochs=args.epochs,
                         batch_size=args.batch_size, lr=args.lr, max_length=args.max_length,
                         regression=args.regression, seed=args.seed, device=args.device, tokenizer=args.tokenizer)
@@ -142,7 +134,13 @@ def cmd_finetune(args):
           + f"; model in {args.out}")
 
 
+def _default(dc, name):
+    """A dataclass field's default: the CLI takes every default from the config dataclasses (one source)."""
+    return dc.__dataclass_fields__[name].default
+
+
 def build_parser():
+    T, F = TrainConfig, FinetuneConfig
     ap = argparse.ArgumentParser(prog="minialbert", description="ALBERT in NumPy: fill-mask, tracing, checkpoints")
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -160,12 +158,13 @@ def build_parser():
     f = sub.add_parser("fill-mask", help="predict the [MASK] tokens of one or more texts")
     f.add_argument("text", nargs="*", help="texts with [MASK] (read from stdin, one per line, when none)")
     f.add_argument("--model", default=None,
-                   help="checkpoint directory or released name (default: the bundled model in weights/)")
+                   help="checkpoint directory or released name (default: the bundled model)")
     f.add_argument("--tokenizer", help="tokenizer directory or .model file (default: the model's own)")
     f.add_argument("--top-k", type=int, default=5)
     f.add_argument("--json", action="store_true", help="print the pipeline's JSON")
     f.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     f.add_argument("--truncate", action="store_true", help="cut texts longer than the model takes")
+    f.add_argument("--quiet", action="store_true", help="no note on stderr about the bundled model")
     f.set_defaults(func=cmd_fill_mask)
 
     p = sub.add_parser("pretrain", help="pretrain (MLM + SOP) from a plain-text corpus")
@@ -173,22 +172,22 @@ def build_parser():
     p.add_argument("--eval-corpus", help="held-out text for MLM/SOP accuracy")
     p.add_argument("--config", required=True, help="model config.json")
     p.add_argument("--out", required=True, help="output directory (checkpoint/, loss.png)")
-    p.add_argument("--tokenizer", help="spiece.model (default: the bundled model's, else ../shared/albert-vocab)")
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--grad-accum", type=int, default=1)
-    p.add_argument("--seq-len", type=int, default=128)
-    p.add_argument("--max-predictions", type=int, default=20)
-    p.add_argument("--optimizer", default="lamb", choices=["lamb", "adamw"])
-    p.add_argument("--lr", type=float, default=1.76e-3)
-    p.add_argument("--warmup", type=int, default=100)
-    p.add_argument("--weight-decay", type=float, default=0.01)
-    p.add_argument("--clip-norm", type=float, default=1.0)
-    p.add_argument("--eval-every", type=int, default=200)
-    p.add_argument("--eval-batches", type=int, default=8)
-    p.add_argument("--save-every", type=int, default=200)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--position-init", default="normal", choices=["normal", "sinusoidal"],
+    p.add_argument("--tokenizer", help="spiece.model (default: the bundled model's, the official ALBERT 30k vocabulary)")
+    p.add_argument("--steps", type=int, default=_default(T, "steps"))
+    p.add_argument("--batch-size", type=int, default=_default(T, "batch_size"))
+    p.add_argument("--grad-accum", type=int, default=_default(T, "grad_accum"))
+    p.add_argument("--seq-len", type=int, default=_default(T, "max_seq_length"))
+    p.add_argument("--max-predictions", type=int, default=_default(T, "max_predictions_per_seq"))
+    p.add_argument("--optimizer", default=_default(T, "optimizer"), choices=["lamb", "adamw"])
+    p.add_argument("--lr", type=float, default=_default(T, "lr"))
+    p.add_argument("--warmup", type=int, default=_default(T, "warmup_steps"))
+    p.add_argument("--weight-decay", type=float, default=_default(T, "weight_decay"))
+    p.add_argument("--clip-norm", type=float, default=_default(T, "clip_norm"))
+    p.add_argument("--eval-every", type=int, default=_default(T, "eval_every"))
+    p.add_argument("--eval-batches", type=int, default=_default(T, "eval_batches"))
+    p.add_argument("--save-every", type=int, default=_default(T, "save_every"))
+    p.add_argument("--seed", type=int, default=_default(T, "seed"))
+    p.add_argument("--position-init", default=_default(T, "position_init"), choices=["normal", "sinusoidal"],
                    help="initial position embeddings (still learned): N(0, initializer_range) as HF, or "
                         "sinusoids of the same scale (gives attention a relative-position signal from step 0)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -204,12 +203,12 @@ def build_parser():
     ft.add_argument("--eval")
     ft.add_argument("--out", required=True)
     ft.add_argument("--tokenizer")
-    ft.add_argument("--epochs", type=int, default=3)
-    ft.add_argument("--batch-size", type=int, default=16)
-    ft.add_argument("--lr", type=float, default=3e-5)
-    ft.add_argument("--max-length", type=int, default=128)
+    ft.add_argument("--epochs", type=int, default=_default(F, "epochs"))
+    ft.add_argument("--batch-size", type=int, default=_default(F, "batch_size"))
+    ft.add_argument("--lr", type=float, default=_default(F, "lr"))
+    ft.add_argument("--max-length", type=int, default=_default(F, "max_length"))
     ft.add_argument("--regression", action="store_true")
-    ft.add_argument("--seed", type=int, default=0)
+    ft.add_argument("--seed", type=int, default=_default(F, "seed"))
     ft.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ft.set_defaults(func=cmd_finetune)
 
@@ -226,7 +225,6 @@ def build_parser():
 
 
 def main(argv=None):
-    from .checkpoint import CheckpointError
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

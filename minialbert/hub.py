@@ -2,7 +2,8 @@
 
 Resolution order for ``resolve(name_or_path)``:
     1. an existing path (a checkpoint directory);
-    2. ``$MINIALBERT_WEIGHTS/<name>``, then ``weights/<name>`` in the repository;
+    2. ``$MINIALBERT_WEIGHTS/<name>``, then the models shipped inside the package (package data,
+       ``minialbert/bundled/<name>``: the bundled default model);
     3. a released name (``albert-base-v2``, ``albert/albert-base-v2``, ...): the
        Hugging Face cache, downloading into it first when online.
 Offline with nothing cached is one clear message saying what to fetch and where
@@ -11,13 +12,14 @@ to put it.
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Optional
 
 from .config import PRESET_NAMES
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BUNDLED_DIR = REPO_ROOT / "weights"
+# Package data: found wherever the package is installed (pip install ., a wheel, -e).
+BUNDLED_DIR = Path(str(resources.files("minialbert") / "bundled"))
 DEFAULT_MODEL_NAME = "minialbert-default"
 DOWNLOAD_FILES = ["config.json", "model.safetensors", "spiece.model", "tokenizer_config.json"]
 RELEASED = {n: f"albert/{n}" for n in PRESET_NAMES}
@@ -41,11 +43,18 @@ def weights_dirs():
 
 
 def default_model_path() -> Path:
-    """The bundled default model (weights/minialbert-default), trained by minialbert itself."""
+    """The bundled default model (package data: minialbert/bundled/minialbert-default), trained by
+    minialbert itself."""
     p = BUNDLED_DIR / DEFAULT_MODEL_NAME
     if not (p / "config.json").exists():
         raise ModelNotFound(f"no bundled default model at {p} yet; pass --model PATH_OR_NAME")
     return p
+
+
+def default_model_summary() -> str:
+    """One line on what the bundled model is (its about.txt), for the note printed when it is used."""
+    f = BUNDLED_DIR / DEFAULT_MODEL_NAME / "about.txt"
+    return f.read_text(encoding="utf-8").strip() if f.is_file() else "a small ALBERT pretrained by minialbert"
 
 
 def offline() -> bool:

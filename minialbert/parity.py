@@ -3,8 +3,9 @@
 Two references, in order of preference:
 1. Released checkpoints, when they are on disk (never downloaded from here): the fill-mask
    table printed on the albert-large-v2 model card (../shared/reference/published.md).
-2. The committed fixtures in tests/fixtures/hf/, written by scripts/make_fixtures.py with
-   Hugging Face transformers (float64 outputs and every parameter gradient).
+2. The committed fixtures in the repository's tests/fixtures/hf/, written by scripts/make_fixtures.py
+   with Hugging Face transformers (float64 outputs and every parameter gradient). They are not part
+   of the installed package: the tests and the notebooks say where they are with use_fixtures(DIR).
 """
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from typing import Dict, List, Optional
 import numpy
 
 from . import hub
+from .backend import to_numpy
+from .model import MODEL_CLASSES
+from .pipeline import pipeline
 
-HF_FIXTURES = hub.REPO_ROOT / "tests" / "fixtures" / "hf"
+_FIXTURES: Optional[Path] = None
 LABEL_KEYS = ("labels", "sentence_order_label", "start_positions", "end_positions")
 
 # albert-large-v2 model card (the base-v2 card prints the same table): text -> [(token id, score)]
@@ -54,7 +58,6 @@ def released_on_disk(name: str) -> Optional[Path]:
 
 def check_model_card(path) -> tuple[bool, List[dict]]:
     """Run the model card's three fill-mask sentences; (all match, one row per prediction)."""
-    from .pipeline import pipeline
     fill = pipeline("fill-mask", model=str(path))
     ok, rows = True, []
     for text, expected in MODEL_CARD_FILL_MASK.items():
@@ -67,13 +70,30 @@ def check_model_card(path) -> tuple[bool, List[dict]]:
     return ok, rows
 
 
+def use_fixtures(directory) -> Path:
+    """Say where the HF fixtures are (the repository's tests/fixtures/hf); returns the directory."""
+    global _FIXTURES
+    d = Path(directory)
+    if not d.is_dir():
+        raise FileNotFoundError(f"{d}: no HF fixture directory here (it is tests/fixtures/hf in the repository)")
+    _FIXTURES = d
+    return d
+
+
+def fixtures_dir() -> Path:
+    if _FIXTURES is None:
+        raise RuntimeError("the HF fixtures live in the repository, not the package: call "
+                           "minialbert.parity.use_fixtures('tests/fixtures/hf') first")
+    return _FIXTURES
+
+
 def hf_cases() -> List[str]:
-    return sorted(p.name for p in HF_FIXTURES.iterdir() if (p / "reference.npz").exists())
+    return sorted(p.name for p in fixtures_dir().iterdir() if (p / "reference.npz").exists())
 
 
 def load_hf_case(case: str):
     """(directory, meta, reference arrays) of one committed HF fixture."""
-    d = HF_FIXTURES / case
+    d = fixtures_dir() / case
     meta = json.loads((d / "meta.json").read_text())
     ref = dict(numpy.load(d / "reference.npz"))
     return d, meta, ref
@@ -83,7 +103,6 @@ def run_hf_case(case: str, dtype: str = "float64"):
     """Load an HF fixture checkpoint, run it on the fixture's inputs (labels included) and run the
     backward pass (with HF's upstream gradient where the model has no loss).
     Returns (model, outputs, meta, reference)."""
-    from .heads import MODEL_CLASSES
     d, meta, ref = load_hf_case(case)
     model = MODEL_CLASSES[meta["model_class"]].from_pretrained(d, dtype=dtype)
     labels = {k: ref[k] for k in LABEL_KEYS if k in ref}
@@ -107,7 +126,6 @@ def hf_output(out, key: str):
 
 def hf_case_maxdiffs(case: str, dtype: str = "float64") -> Dict[str, float]:
     """max|minialbert - HF| for every output and every parameter gradient of one fixture."""
-    from .backend import to_numpy
     model, out, meta, ref = run_hf_case(case, dtype)
     diffs = {}
     for k in ref:
@@ -128,7 +146,7 @@ def model_card_check(names=("albert-base-v2", "albert-large-v2")) -> Optional[st
     found = {n: p for n in names if (p := released_on_disk(n)) is not None}
     if not found:
         print(f"released-weights check SKIPPED: {', '.join(names)} not on disk ($MINIALBERT_WEIGHTS, "
-              "weights/, HF cache) and nothing is downloaded; the committed HF fixtures are the reference")
+              "the HF cache) and nothing is downloaded; the committed HF fixtures are the reference")
         return None
     reproduced = None
     for name, path in found.items():

@@ -13,6 +13,8 @@ from typing import List, Optional, Sequence, Union
 
 from . import backend
 from .hub import default_model_path, resolve
+from .model import AlbertForMaskedLM
+from .tokenization import load_tokenizer
 
 np = backend.numpy  # host side: token ids in, python floats out
 
@@ -85,8 +87,6 @@ class FillMaskPipeline:
 def load_model_and_tokenizer(name_or_path=None, device="cpu", dtype="float32", tokenizer=None):
     """A masked-LM model and its tokenizer (unless given) from a path, a released
     name, or the bundled default."""
-    from .heads import AlbertForMaskedLM
-    from .tokenizer import load_tokenizer
     path = default_model_path() if name_or_path is None else resolve(name_or_path)
     model = AlbertForMaskedLM.from_pretrained(path, device=device, dtype=dtype)
     return model, tokenizer if tokenizer is not None else load_tokenizer(path)
@@ -101,7 +101,6 @@ def pipeline(task: str, model=None, tokenizer=None, device: str = "cpu", top_k: 
     if task != "fill-mask":
         raise ValueError(f"unknown task {task!r}; minialbert's pipeline does 'fill-mask'")
     if _is_path(tokenizer):
-        from .tokenizer import load_tokenizer
         tokenizer = load_tokenizer(tokenizer)
     if model is None or _is_path(model):
         model, tokenizer = load_model_and_tokenizer(model, device=device, dtype=dtype, tokenizer=tokenizer)

@@ -9,7 +9,7 @@ import re
 import sys
 from pathlib import Path
 
-from minialbert.tokenizer import load_tokenizer
+from minialbert.tokenization import load_tokenizer
 
 LISTS = Path(__file__).resolve().parent.parent / "weights" / "sentences"
 

@@ -1,6 +1,6 @@
 """Export a pretraining run's checkpoint as the bundled default model.
 
-    python3 scripts/export_default_model.py runs/default weights/minialbert-default
+    python3 scripts/export_default_model.py runs/default minialbert/bundled/minialbert-default
 
 Writes config.json + model.safetensors (float16 storage: half the size; loading
 widens to float32), spiece.model (the official ALBERT 30k vocabulary, copied from
@@ -15,8 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from minialbert.heads import AlbertForPreTraining  # noqa: E402
-from minialbert.tokenizer import AlbertTokenizer  # noqa: E402
+from minialbert.model import AlbertForPreTraining  # noqa: E402
+from minialbert.pipeline import pipeline  # noqa: E402
+from minialbert.tokenization import AlbertTokenizer  # noqa: E402
 
 
 def main(run, dst):
@@ -30,9 +31,8 @@ def main(run, dst):
     state = json.loads((ck / "trainer_state.json").read_text())
     metrics = {"steps": state["step"], "final_train_loss": state["history"][-1]["loss"], "evals": state["evals"],
                "train_config": state["train_config"]}
-    # fill-mask on the fixed domain sentences (weights/minialbert-default/domain_sentences.json)
-    from minialbert.pipeline import pipeline
-    domain = json.loads((ROOT / "weights" / "minialbert-default" / "domain_sentences.json").read_text())
+    # fill-mask on the fixed domain sentences (domain_sentences.json of the bundled model)
+    domain = json.loads((ROOT / "minialbert" / "bundled" / "minialbert-default" / "domain_sentences.json").read_text())
     fill = pipeline("fill-mask", model=str(dst))
     metrics["domain"] = [{"text": d["text"], "answer": d["answer"],
                           "top5": [p["token_str"] for p in fill(d["text"], top_k=5)]} for d in domain]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the bundled default model (weights/minialbert-default) from scratch.
+# Reproduce the bundled default model (minialbert/bundled/minialbert-default) from scratch.
 #
 # The committed run was trained across sessions: it was stopped and resumed (bit-exact) with a new
 # --steps three times, and --steps sets the learning-rate schedule, so its schedule is piecewise. The
@@ -26,4 +26,4 @@ pretrain --steps 24000 --stop-at 8000 "$@"
 pretrain --steps 21000 --stop-at 16500 --resume "$@"
 pretrain --steps 23500 --resume "$@"
 pretrain --steps 50000 --resume "$@"
-python3 scripts/export_default_model.py runs/default weights/minialbert-default
+python3 scripts/export_default_model.py runs/default minialbert/bundled/minialbert-default

@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 
 # the fixture helpers live in minialbert.parity (the notebooks use them too); re-exported for the tests
-from minialbert.parity import HF_FIXTURES, LABEL_KEYS, hf_cases, load_hf_case  # noqa: F401
+from minialbert import parity
+from minialbert.parity import LABEL_KEYS, hf_cases, load_hf_case  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
+HF_FIXTURES = parity.use_fixtures(ROOT / "tests" / "fixtures" / "hf")   # in the repository, not the package
 HF_CASES = hf_cases()
 
 

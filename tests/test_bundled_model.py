@@ -1,17 +1,17 @@
-"""The bundled default model (weights/minialbert-default), trained by minialbert itself
+"""The bundled default model (minialbert/bundled/minialbert-default), trained by minialbert itself
 (scripts/train_default_model.sh). Its held-out MLM accuracy must reach the figure
-recorded in weights/minialbert-default/metrics.json (quoted in weights/README.md)
+recorded in minialbert/bundled/minialbert-default/metrics.json (quoted in weights/README.md)
 minus a margin, and fill-mask on sentences of its domain (the Python documentation,
-weights/minialbert-default/domain_sentences.json, fixed before the model was trained)
+minialbert/bundled/minialbert-default/domain_sentences.json, fixed before the model was trained)
 must put the right word in the top 5 on most of them."""
 import json
 
 import pytest
 
 import minialbert as ma
-from minialbert.hub import BUNDLED_DIR, DEFAULT_MODEL_NAME
-from minialbert.pretraining import PretrainingBatches, PretrainingDataConfig
-from minialbert.pretraining.trainer import evaluate
+from minialbert.hub import BUNDLED_DIR, DEFAULT_MODEL_NAME  # package data
+from minialbert.training import PretrainingBatches, PretrainingDataConfig
+from minialbert.training.pretrain import evaluate
 
 DIR = BUNDLED_DIR / DEFAULT_MODEL_NAME
 pytestmark = pytest.mark.skipif(not (DIR / "model.safetensors").exists(), reason=f"no bundled model in {DIR}")
@@ -48,3 +48,19 @@ def test_fill_mask_on_domain_sentences_top5():
     # and the same count as the exporter recorded in metrics.json (quoted in weights/README.md)
     assert sum(hits) == metrics()["domain_top5_hits"]
 
+
+
+def test_cli_names_the_bundled_model_on_stderr_unless_quiet():
+    import subprocess
+    import sys
+    cmd = [sys.executable, "-m", "minialbert", "fill-mask", "Changed in [MASK] 3.10."]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    note = r.stderr.strip().splitlines()
+    assert len(note) == 1 and DEFAULT_MODEL_NAME in note[0] and "--model albert-base-v2" in note[0], r.stderr
+    assert (DIR / "about.txt").read_text().strip() in note[0]
+    q = subprocess.run(cmd + ["--quiet"], capture_output=True, text=True)
+    assert q.returncode == 0 and q.stderr == "" and q.stdout == r.stdout
+    # a model named explicitly gets no note
+    e = subprocess.run(cmd + ["--model", str(DIR)], capture_output=True, text=True)
+    assert e.returncode == 0 and e.stderr == ""

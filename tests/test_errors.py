@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import minialbert as ma
-from minialbert.checkpoint import CheckpointError, read_safetensors, write_safetensors
+from minialbert.io import CheckpointError, read_safetensors, write_safetensors
 from conftest import load_case
 
 
@@ -62,7 +62,7 @@ def test_truncated_or_corrupt_file(ckpt, cut):
 
 def test_garbage_header(ckpt):
     (ckpt / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}" + b"\0" * 64)
-    with pytest.raises(CheckpointError, match="corrupt safetensors header"):
+    with pytest.raises(CheckpointError, match="model.safetensors: corrupt.*safetensors.*header"):
         ma.AlbertForMaskedLM.from_pretrained(ckpt)
 
 
@@ -95,7 +95,7 @@ def test_save_round_trip_is_exact_and_atomic(tmp_path, monkeypatch):
         assert (tmp_path / "out" / f).stat().st_mode & 0o777 == 0o666 & ~umask, f
     # An interrupted write leaves the old file untouched and no temp file behind.
     before = (tmp_path / "out" / "model.safetensors").read_bytes()
-    import minialbert.checkpoint as ck
+    import minialbert.io.errors as ck
 
     def boom(*a, **k):
         raise KeyboardInterrupt

@@ -6,7 +6,7 @@ import pytest
 
 import minialbert as ma
 from minialbert.cli import main as cli_main
-from minialbert.checkpoint import read_checkpoint
+from minialbert.io import read_checkpoint
 from conftest import ROOT, load_case
 
 TF = ROOT / "tests" / "fixtures" / "tf"

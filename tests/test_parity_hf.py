@@ -65,7 +65,7 @@ def test_state_dict_names_match_hf(case):
     model = ma.MODEL_CLASSES[meta["model_class"]].from_pretrained(d)
     # HF's state dict minus its non-persistent buffers
     assert set(model.state_dict()) == set(meta["state_dict_keys"])
-    for n, shape in ((n, a.shape) for n, a in ma.checkpoint.read_safetensors(d / "model.safetensors").items()):
+    for n, shape in ((n, a.shape) for n, a in ma.io.read_safetensors(d / "model.safetensors").items()):
         assert model.state_dict()[n].shape == shape
 
 

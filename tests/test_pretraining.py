@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from minialbert.config import AlbertConfig
-from minialbert.pretraining.trainer import TrainConfig, pretrain
+from minialbert.training.pretrain import TrainConfig, pretrain
 from conftest import shared_dir
 
 SPM = shared_dir() / "albert-vocab" / "spiece.model"
@@ -102,7 +102,7 @@ def test_model_learns_to_use_context():
 def test_sinusoidal_position_init(tmp_path):
     """--position-init sinusoidal: the position table starts as sinusoids of RMS initializer_range
     (then is learned as usual). With lr 0 and no decay the table stays as initialised."""
-    from minialbert.pretraining.trainer import sinusoidal_positions
+    from minialbert.training.pretrain import sinusoidal_positions
     table = sinusoidal_positions(64, 16, 0.02)
     assert table.shape == (64, 16) and abs(np.sqrt((table ** 2).mean()) - 0.02) < 1e-12
     # relative position structure: <p_i, p_j> depends on i - j only (the sin/cos angle identity)

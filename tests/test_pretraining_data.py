@@ -20,9 +20,9 @@ import math
 import numpy as np
 import pytest
 
-from minialbert.pretraining import (PretrainingBatches, PretrainingDataConfig, create_examples_from_document,
-                                    iter_examples, mask_tokens, prediction_budget, vocab_info, word_units)
-from minialbert.pretraining import data as data_module
+from minialbert.training import (PretrainingBatches, PretrainingDataConfig, create_examples_from_document,
+                                 iter_examples, mask_tokens, prediction_budget, vocab_info, word_units)
+from minialbert.training import stream as data_module
 
 from conftest import shared_dir
 
@@ -135,7 +135,7 @@ def albert_tok():
     path = shared_dir() / "albert-vocab" / "spiece.model"
     if not path.exists():
         pytest.skip(f"official ALBERT vocabulary not found at {path}")
-    from minialbert.tokenizer import AlbertTokenizer
+    from minialbert.tokenization import AlbertTokenizer
     return AlbertTokenizer.from_pretrained(path)
 
 

@@ -65,7 +65,7 @@ def test_model_card_check_runs_and_rejects_another_model(monkeypatch, capsys, tm
     import shutil
     from minialbert import parity
     fake = tmp_path / "albert-base-v2"
-    shutil.copytree(parity.HF_FIXTURES / "fillmask", fake)
+    shutil.copytree(parity.fixtures_dir() / "fillmask", fake)
     shutil.copy(hub.BUNDLED_DIR / hub.DEFAULT_MODEL_NAME / "spiece.model", fake / "spiece.model")
     monkeypatch.setattr(parity, "released_on_disk", lambda name: fake if name == "albert-base-v2" else None)
     with pytest.raises(AssertionError, match="none of"):

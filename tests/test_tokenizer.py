@@ -1,4 +1,4 @@
-"""Tests for minialbert.tokenizer.
+"""Tests for minialbert.tokenization.
 
 The ALBERT tests use the shared official 30k vocabulary (`spiece.model`) and
 its reference ids; they are skipped when that folder is absent. Set
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minialbert.tokenizer import (
+from minialbert.tokenization import (
     AlbertTokenizer,
     BatchEncoding,
     BertWordPieceTokenizer,

@@ -1,4 +1,4 @@
-"""minialbert.torch_pickle: reading torch.save'd state dicts without torch.
+"""minialbert.io.torch_bin: reading torch.save'd state dicts without torch.
 
 The fixtures in tests/fixtures/bin/ were written by torch 2.13 with
 scripts/make_bin_fixtures.py; torch is not needed (nor installed) to run these
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minialbert.checkpoint import CheckpointError, read_safetensors
-from minialbert.torch_pickle import MAGIC_NUMBER, PROTOCOL_VERSION, read_torch_bin, read_torch_bin_info
+from minialbert.io import CheckpointError, read_safetensors
+from minialbert.io.torch_bin import MAGIC_NUMBER, PROTOCOL_VERSION, read_torch_bin, read_torch_bin_info
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "tests" / "fixtures" / "bin"

@@ -12,7 +12,7 @@ from .layernorm import layernorm_forward, layernorm_backward
 from .activations import activation_forward, activation_backward, ACTIVATION_FNS
 from .softmax import softmax_forward, softmax_backward
 from .dropout import dropout_forward, dropout_backward
-from .attention import attention_forward, attention_backward, attention_mask_bias
-from .feedforward import feedforward_forward, feedforward_backward
+from .attention import AttentionCache, attention_backward, attention_forward, attention_mask_bias, attention_scores
+from .feedforward import FeedForwardCache, feedforward_backward, feedforward_forward
 from .losses import (cross_entropy_forward, cross_entropy_backward, mse_forward, mse_backward,
                      bce_with_logits_forward, bce_with_logits_backward, IGNORE_INDEX)

@@ -5,6 +5,8 @@ Q, K and V come from one fused (3H, H) projection: one large matmul instead of
 three, and the packed weight is built once per forward pass and reused by every
 layer that shares it.
 """
+from typing import Any, NamedTuple
+
 from ..backend import array_module
 from .dropout import dropout_backward, dropout_forward
 from .layernorm import layernorm_backward, layernorm_forward
@@ -23,14 +25,40 @@ def attention_mask_bias(attention_mask, dtype):
     return ((1.0 - m) * xp.finfo(dtype).min)[:, None, None, :]
 
 
+class AttentionCache(NamedTuple):
+    """What attention_forward saves for attention_backward (and what the porter's trace reads)."""
+    ln_type: str
+    ln_in: Any          # layernorm cache of the input (preln), else None
+    qkv: Any            # linear cache of the fused Q/K/V projection (its input, the weight)
+    q: Any              # (B, NH, T, HS)
+    k: Any              # (B, NH, T, HS)
+    v: Any              # (B, NH, T, HS)
+    mask_bias: Any      # (B, 1, 1, T) additive padding bias
+    probs: Any          # (B, NH, T, T) softmax of the scores (the softmax's cache)
+    probs_dropout: Any  # dropout mask on the probabilities (None when not training)
+    probs_d: Any        # (B, NH, T, T) probabilities after dropout, what multiplies v
+    out: Any            # linear cache of the output projection; out[0] is the context (B, T, H)
+    out_dropout: Any    # dropout mask on the projected output
+    ln_out: Any         # layernorm cache of the residual sum (postln), else None
+    head_size: int      # HS
+
+
+def attention_scores(cache):
+    """q k^T / sqrt(HS) + mask bias (B, NH, T, T), recomputed from a cache exactly as the forward
+    computed it (the forward does not keep it: only its softmax is needed by the backward)."""
+    scores = cache.q @ cache.k.transpose(0, 1, 3, 2)
+    scores *= cache.head_size ** -0.5
+    scores += cache.mask_bias
+    return scores
+
+
 def attention_forward(x, p, mask_bias, num_heads, eps, ln_type="postln",
-                      attn_dropout=0.0, hidden_dropout=0.0, rng=None, training=False, trace=None):
+                      attn_dropout=0.0, hidden_dropout=0.0, rng=None, training=False):
     """x (B, T, H) -> y (B, T, H).
 
     p: 'wqkv' (3H, H), 'bqkv' (3H,), 'wo' (H, H), 'bo' (H,), 'ln_w', 'ln_b' (H,).
     postln (ALBERT/BERT): y = LN(x + Dropout(Attn(x)))
     preln  (albert_pytorch option): y = x + Dropout(Attn(LN(x)))
-    trace: optional dict that receives named intermediate activations.
     """
     B, T, H = x.shape
     NH = num_heads
@@ -53,41 +81,40 @@ def attention_forward(x, p, mask_bias, num_heads, eps, ln_type="postln",
         y, ln_out_cache = layernorm_forward(out, p["ln_w"], p["ln_b"], eps)
     else:
         y, ln_out_cache = out, None
-    if trace is not None:
-        trace.update(q=q, k=k, v=v, scores=scores, probs=probs, context=ctx, y=y)
-    cache = (ln_type, ln_in_cache, qkv_cache, q, k, v, sm_cache, drop_p_cache, probs_d,
-             o_cache, drop_o_cache, ln_out_cache, HS)
-    return y, cache
+    return y, AttentionCache(ln_type, ln_in_cache, qkv_cache, q, k, v, mask_bias, sm_cache, drop_p_cache, probs_d,
+                             o_cache, drop_o_cache, ln_out_cache, HS)
 
 
-def attention_backward(dy, cache, p, g, trace=None):
-    """dy (B, T, H) -> dx. Adds into g['wqkv'], g['bqkv'], g['wo'], g['bo'], g['ln_w'], g['ln_b']."""
-    (ln_type, ln_in_cache, qkv_cache, q, k, v, sm_cache, drop_p_cache, probs_d,
-     o_cache, drop_o_cache, ln_out_cache, HS) = cache
+def attention_backward(dy, cache: AttentionCache, g, trace=None):
+    """dy (B, T, H) -> dx. Adds into g['wqkv'], g['bqkv'], g['wo'], g['bo'], g['ln_w'], g['ln_b'].
+    trace: optional dict that receives the gradients of the block's inner activations (probs, scores,
+    context), which exist only inside this function; the porter's trace reads them."""
+    c = cache
+    ln_type, q, k, v, probs_d, HS = c.ln_type, c.q, c.k, c.v, c.probs_d, c.head_size
     xp = array_module(dy)
     B, T, H = dy.shape
     NH = H // HS
     if ln_type == "postln":
-        dout = layernorm_backward(dy, ln_out_cache, g["ln_w"], g["ln_b"])
+        dout = layernorm_backward(dy, c.ln_out, g["ln_w"], g["ln_b"])
     else:
         dout = dy
     dx = dout.copy()                                                     # residual branch
-    dout = dropout_backward(dout, drop_o_cache)
-    dctx = linear_backward(dout, o_cache, g["wo"], g["bo"])              # (B, T, H)
+    dout = dropout_backward(dout, c.out_dropout)
+    dctx = linear_backward(dout, c.out, g["wo"], g["bo"])              # (B, T, H)
     dctx = dctx.reshape(B, T, NH, HS).transpose(0, 2, 1, 3)              # (B, NH, T, HS)
     dprobs_d = dctx @ v.transpose(0, 1, 3, 2)                             # (B, NH, T, T)
     dqkv = xp.empty((B, T, 3, NH, HS), dtype=dy.dtype)
     dqkv_h = dqkv.transpose(2, 0, 3, 1, 4)                               # (3, B, NH, T, HS) view
     dqkv_h[2] = probs_d.transpose(0, 1, 3, 2) @ dctx                     # dv
-    dprobs = dropout_backward(dprobs_d, drop_p_cache)
-    dscores = softmax_backward(dprobs, sm_cache)                          # mask bias is constant
+    dprobs = dropout_backward(dprobs_d, c.probs_dropout)
+    dscores = softmax_backward(dprobs, c.probs)                          # mask bias is constant
     if trace is not None:
         trace.update(probs=dprobs, scores=dscores.copy(), context=dctx.transpose(0, 2, 1, 3).reshape(B, T, H))
     dscores *= HS ** -0.5
     dqkv_h[0] = dscores @ k                                               # dq
     dqkv_h[1] = dscores.transpose(0, 1, 3, 2) @ q                         # dk
-    dh = linear_backward(dqkv.reshape(B, T, 3 * H), qkv_cache, g["wqkv"], g["bqkv"])
+    dh = linear_backward(dqkv.reshape(B, T, 3 * H), c.qkv, g["wqkv"], g["bqkv"])
     if ln_type == "preln":
-        dh = layernorm_backward(dh, ln_in_cache, g["ln_w"], g["ln_b"])
+        dh = layernorm_backward(dh, c.ln_in, g["ln_w"], g["ln_b"])
     dx += dh
     return dx

@@ -5,14 +5,27 @@ postln: y = LN(x + Dropout(W2 act(W1 x)))      preln: y = x + Dropout(W2 act(W1 
 (Google's ALBERT applies the dropout; HF's port drops it, which only matters
 when training with hidden_dropout_prob > 0.)
 """
+from typing import Any, NamedTuple
+
 from .activations import activation_backward, activation_forward
 from .dropout import dropout_backward, dropout_forward
 from .layernorm import layernorm_backward, layernorm_forward
 from .linear import linear_backward, linear_forward
 
 
-def feedforward_forward(x, p, act, eps, ln_type="postln", hidden_dropout=0.0, rng=None,
-                        training=False, trace=None):
+class FeedForwardCache(NamedTuple):
+    """What feedforward_forward saves for feedforward_backward (and what the porter's trace reads)."""
+    ln_type: str
+    act: str            # the activation's name
+    ln_in: Any          # layernorm cache of the input (preln), else None
+    ffn: Any            # linear cache of W1; ffn[0] is its input (B, T, H)
+    activation: Any     # the activation's cache (its contents depend on the activation)
+    ffn_output: Any     # linear cache of W2; ffn_output[0] is the activation's output (B, T, I)
+    dropout: Any        # dropout mask on the output (None when not training)
+    ln_out: Any         # layernorm cache of the residual sum (postln), else None
+
+
+def feedforward_forward(x, p, act, eps, ln_type="postln", hidden_dropout=0.0, rng=None, training=False):
     """x (B, T, H) -> y (B, T, H). p: 'w1' (I, H), 'b1' (I,), 'w2' (H, I), 'b2' (H,), 'ln_w', 'ln_b'."""
     h, ln_in_cache = (layernorm_forward(x, p["ln_w"], p["ln_b"], eps) if ln_type == "preln" else (x, None))
     a, c1 = linear_forward(h, p["w1"], p["b1"])                           # (B, T, I)
@@ -24,12 +37,12 @@ def feedforward_forward(x, p, act, eps, ln_type="postln", hidden_dropout=0.0, rn
         y, ln_out_cache = layernorm_forward(out, p["ln_w"], p["ln_b"], eps)
     else:
         y, ln_out_cache = out, None
-    if trace is not None:
-        trace.update(pre_act=a, act=z, y=y)
-    return y, (ln_type, act, ln_in_cache, c1, c_act, c2, c_drop, ln_out_cache)
+    return y, FeedForwardCache(ln_type, act, ln_in_cache, c1, c_act, c2, c_drop, ln_out_cache)
 
 
-def feedforward_backward(dy, cache, p, g, trace=None):
+def feedforward_backward(dy, cache: FeedForwardCache, g, trace=None):
+    """dy (B, T, H) -> dx. Adds into g['w1'], g['b1'], g['w2'], g['b2'], g['ln_w'], g['ln_b'].
+    trace: optional dict that receives the gradients of the inner activations (pre_act, act)."""
     ln_type, act, ln_in_cache, c1, c_act, c2, c_drop, ln_out_cache = cache
     dout = layernorm_backward(dy, ln_out_cache, g["ln_w"], g["ln_b"]) if ln_type == "postln" else dy
     dx = dout.copy()                                                       # residual branch

@@ -12,6 +12,7 @@
 # %%
 import re
 import time
+from pathlib import Path
 from collections import Counter
 
 import numpy as np
@@ -23,11 +24,12 @@ from minialbert.ops import embedding_forward, layernorm_forward, linear_forward
 
 T0 = time.time()
 np.random.seed(0)
-REPO = hub.REPO_ROOT
-BUNDLED = REPO / "weights" / "minialbert-default"
+REPO = Path.cwd().resolve().parent                                     # notebooks/ runs inside the repository
+parity.use_fixtures(REPO / "tests" / "fixtures" / "hf")                # the HF reference outputs
+BUNDLED = hub.default_model_path()                                     # package data: minialbert/bundled/
 PUBLISHED = REPO.parent / "shared" / "reference" / "published.md"      # outside the repo; may be absent
 VECTORS = REPO.parent / "shared" / "albert-vocab" / "test_vectors.json"
-print("minialbert", ma.__version__, "| bundled model:", BUNDLED.relative_to(REPO))
+print("minialbert", ma.__version__, "| bundled model:", BUNDLED.name)
 
 # %% [markdown]
 # ## 1. Text → SentencePiece pieces → ids
@@ -210,7 +212,7 @@ print(f"E=128 saves {(full - (V * 128 + 128 * H + H)) / 1e6:.1f}M of BERT's {ful
 # %% [markdown]
 # ## 4. What the bundled model's embedding table looks like
 #
-# `weights/minialbert-default` is a small ALBERT (E = H = 128, 4 layers sharing one group) that minialbert
+# `minialbert/bundled/minialbert-default` is a small ALBERT (E = H = 128, 4 layers sharing one group) that minialbert
 # pretrained on the Python documentation. Its V×E table has a row for every piece, but only pieces that
 # occur in the corpus were ever trained, so we take the 300 pieces most frequent in its held-out text and
 # project their rows onto the two directions of largest variance (PCA by numpy's SVD). The model is to be

@@ -14,6 +14,7 @@
 # %%
 import re
 import time
+from pathlib import Path
 
 import numpy as np
 import matplotlib.pyplot as plt
@@ -25,8 +26,9 @@ from minialbert.model import backbone_specs, sublayer_prefixes
 
 T0 = time.time()
 np.random.seed(0)
-REPO = hub.REPO_ROOT
-BUNDLED = REPO / "weights" / "minialbert-default"
+REPO = Path.cwd().resolve().parent                                     # notebooks/ runs inside the repository
+parity.use_fixtures(REPO / "tests" / "fixtures" / "hf")                # the HF reference outputs
+BUNDLED = hub.default_model_path()                                     # package data: minialbert/bundled/
 PUBLISHED = REPO.parent / "shared" / "reference" / "published.md"      # outside the repo; may be absent
 
 # %% [markdown]
@@ -76,7 +78,7 @@ plt.show()
 # end has L = 5, G = 2, inner_group_num = 2:
 
 # %%
-cfg_g = ma.AlbertConfig.from_pretrained(parity.HF_FIXTURES / "mlm_groups")
+cfg_g = ma.AlbertConfig.from_pretrained(parity.fixtures_dir() / "mlm_groups")
 apps = [(i, j) for i in range(cfg_g.num_hidden_layers) for j in range(cfg_g.inner_group_num)]
 for k, (i, j) in enumerate(apps):
     pa, _ = sublayer_prefixes(cfg_g, i, j, "albert.")

@@ -13,7 +13,6 @@
 # Dimension letters: B batch, T sequence, H hidden, NH heads, HS = H / NH head size, L layers, G groups.
 
 # %%
-import inspect
 import json
 import time
 from pathlib import Path
@@ -23,13 +22,13 @@ import numpy as np
 
 import minialbert as ma
 from minialbert import ops, parity
-from minialbert.ops import attention as attention_module
 
 T0 = time.time()
 np.set_printoptions(precision=4, suppress=True, linewidth=110)
-REPO = Path(ma.__file__).resolve().parents[1]
-MODEL_DIR = REPO / "weights" / "minialbert-default"
-print("minialbert", ma.__version__, "| model dir:", MODEL_DIR.relative_to(REPO))
+REPO = Path.cwd().resolve().parent                                     # notebooks/ runs inside the repository
+parity.use_fixtures(REPO / "tests" / "fixtures" / "hf")                # the HF reference outputs
+MODEL_DIR = ma.hub.default_model_path()                                # package data: minialbert/bundled/
+print("minialbert", ma.__version__, "| model:", MODEL_DIR.name)
 
 # %% [markdown]
 # ## 1. A tiny attention layer with random weights
@@ -119,7 +118,7 @@ print("y by hand:", y_hand.shape)
 # `attention_forward` takes one **fused** projection: Q, K and V weights stacked into a (3H, H)
 # matrix `wqkv`, so a single matmul produces all three (one big GEMM is faster than three small ones).
 # In a model with cross-layer sharing this packed matrix is built once per forward pass and reused
-# by all L layers (`AlbertPreTrainedModel._sublayer`). The additive mask comes from
+# by all L layers (`encoder_forward` in `minialbert/model/backbone.py`). The additive mask comes from
 # `attention_mask_bias`, with shape (B, 1, 1, T) so it broadcasts over heads and queries.
 
 # %%
@@ -128,8 +127,8 @@ p = {"wqkv": np.concatenate([Wq, Wk, Wv]),            # (3H, H)
      "wo": Wo, "bo": bo, "ln_w": ln_w, "ln_b": ln_b}
 mask_bias = ops.attention_mask_bias(attention_mask, np.float64)           # (B, 1, 1, T)
 assert np.array_equal(mask_bias[:, 0], M)                                # same additive mask as ours
-trace = {}
-y_lib, cache = ops.attention_forward(x, p, mask_bias, NH, EPS, trace=trace)   # (B, T, H)
+y_lib, cache = ops.attention_forward(x, p, mask_bias, NH, EPS)              # (B, T, H), AttentionCache
+trace = {"probs": cache.probs, "context": cache.out[0]}                     # what the porter's trace reads
 
 err_y = np.abs(y_lib - y_hand).max()
 err_p = np.abs(trace["probs"] - probs_hand).max()
@@ -142,23 +141,20 @@ print("OK: attention_forward == the step-by-step computation (float64, tolerance
 # %% [markdown]
 # ### What the cache holds
 #
-# The forward pass returns `(y, cache)`; `attention_backward(dy, cache, p, g)` later needs exactly
-# these arrays (notebook 04 is about that side). The tuple is built on this line of the op:
+# The forward pass returns `(y, cache)`; `attention_backward(dy, cache, g)` later needs exactly
+# these arrays (notebook 04 is about that side). The cache is a NamedTuple, `AttentionCache`, whose
+# fields say what each entry is:
 
 # %%
-src = inspect.getsource(attention_module.attention_forward)
-print(next(line.strip() for line in src.splitlines() if line.strip().startswith("cache =")),
-      next(line.strip() for line in src.splitlines() if "o_cache, drop_o_cache" in line and "cache =" not in line))
-
-names = ["ln_type", "ln_in_cache", "qkv_cache", "q", "k", "v", "sm_cache", "drop_p_cache", "probs_d",
-         "o_cache", "drop_o_cache", "ln_out_cache", "HS"]
-what = {"ln_type": "'postln' (ALBERT) or 'preln'", "ln_in_cache": "pre-LN only (None here)",
-        "qkv_cache": "(x, wqkv) for the fused linear backward", "q": "per-head queries, a view",
+names = list(type(cache)._fields)
+what = {"ln_type": "'postln' (ALBERT) or 'preln'", "ln_in": "pre-LN only (None here)",
+        "qkv": "(x, wqkv) for the fused linear backward", "q": "per-head queries, a view",
         "k": "per-head keys, a view", "v": "per-head values, a view",
-        "sm_cache": "softmax output P (its backward needs only P)", "drop_p_cache": "dropout mask on P (None: eval)",
-        "probs_d": "P after dropout, for dV = P^T dC", "o_cache": "(context, wo) for the output dense",
-        "drop_o_cache": "dropout mask on the output (None)", "ln_out_cache": "(xhat, rstd, ln_w) of the post-LN",
-        "HS": "head size"}
+        "mask_bias": "additive padding bias (B, 1, 1, T)",
+        "probs": "softmax output P (its backward needs only P)", "probs_dropout": "dropout mask on P (None: eval)",
+        "probs_d": "P after dropout, for dV = P^T dC", "out": "(context, wo) for the output dense",
+        "out_dropout": "dropout mask on the output (None)", "ln_out": "(xhat, rstd, ln_w) of the post-LN",
+        "head_size": "head size HS"}
 
 
 def shapes(a):
@@ -191,7 +187,7 @@ qkvh = qkv5.transpose(2, 0, 3, 1, 4)                    # (3, B, NH, T, HS)
 q, k, v = qkvh                                          # each (B, NH, T, HS)
 print("q", q.shape, "| a view of the fused output:", np.shares_memory(q, qkv))
 assert np.allclose(q[:, 0], Q, atol=1e-12) and np.allclose(k[:, 0], K, atol=1e-12)   # head 0 == by hand
-assert np.allclose(q, cache[3], atol=1e-12)                                           # == the op's cache
+assert np.allclose(q, cache.q, atol=1e-12)                                           # == the op's cache
 
 scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(HS)      # (B, NH, T, T) every head at once
 ctx_heads = trace["context"].reshape(B, T, NH, HS).transpose(0, 2, 1, 3)   # back to (B, NH, T, HS)
@@ -218,7 +214,7 @@ plt.show()
 # %% [markdown]
 # ## 3. Attention maps of the bundled model
 #
-# `weights/minialbert-default` is a small ALBERT that minialbert pretrained on the Python
+# `minialbert/bundled/minialbert-default` is a small ALBERT that minialbert pretrained on the Python
 # documentation (its size and training are read from its files below, not written into this text).
 # `output_attentions=True` returns one (B, NH, T, T) probability tensor per applied layer.
 

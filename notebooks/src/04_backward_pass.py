@@ -17,13 +17,17 @@
 import dataclasses
 import inspect
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 import minialbert as ma
 from minialbert import ops, parity
+from minialbert.model.params import ffn_view
 from minialbert.ops import activations
+
+parity.use_fixtures(Path.cwd().resolve().parent / "tests" / "fixtures" / "hf")   # notebooks/ is in the repository
 
 T0 = time.time()
 np.set_printoptions(precision=4, suppress=True, linewidth=110)
@@ -191,7 +195,7 @@ R = rng.normal(size=(B, T, H))
 f = lambda: float((ops.attention_forward(x, p, mask_bias, NH, 1e-12)[0] * R).sum())
 y, cache = ops.attention_forward(x, p, mask_bias, NH, 1e-12)
 g = {k: np.zeros_like(v) for k, v in p.items()}                            # gradient buffers
-dx = ops.attention_backward(R, cache, p, g)
+dx = ops.attention_backward(R, cache, g)
 assert check("attention dx", dx, f, x) <= RTOL
 for k in ("wqkv", "wo", "bo", "ln_w", "ln_b"):
     assert check(f"attention d{k}", g[k], f, p[k]) <= RTOL
@@ -252,8 +256,8 @@ plt.show()
 # ## 6. A shared layer's gradient is the sum over its uses
 #
 # With all-shared parameters (G = 1) one attention block and one FFN block run L times. The forward
-# pass keeps **one cache per application** (`layer_caches`, in `AlbertPreTrainedModel._backbone_forward`),
-# and `_backbone_backward` walks them in reverse, calling `attention_backward` / `feedforward_backward`
+# pass keeps **one cache per application** (`EncoderCache.layers`, made by `encoder_forward` in
+# `minialbert/model/backbone.py`), and `encoder_backward` walks them in reverse, calling `attention_backward` / `feedforward_backward`
 # on each with the *same* gradient buffers. Because the ops add, the buffer ends as
 #
 # $$\frac{\partial L}{\partial W} = \sum_{k=0}^{L-1} \frac{\partial L}{\partial W}\Big|_{\text{application }k}$$
@@ -279,9 +283,10 @@ grads, tg = model.grads(), model.trace_grads
 print(model)
 print(f"loss {float(out.loss):.4f}")
 
-# The per-application caches the forward pass kept: (i, j, attention prefix, ffn prefix, ffn params,
-# attention cache, ffn cache) for each of the L applications; `packed` holds the fused QKV weights.
-packed, layer_caches = model.backbone_cache.packed, model.backbone_cache.layer_caches
+# The per-application caches the forward pass kept: a LayerCache (layer i, inner layer j, attention
+# prefix, ffn prefix, attention cache, ffn cache, ...) for each of the L applications; `packed` holds the
+# fused QKV weights.
+packed, layer_caches = model.backbone_cache.encoder.packed, model.backbone_cache.encoder.layers
 print(f"{len(layer_caches)} applications of {len(packed)} shared attention block(s)")
 
 # %% [markdown]
@@ -292,13 +297,14 @@ print(f"{len(layer_caches)} applications of {len(packed)} shared attention block
 # %%
 Hm = cfg.hidden_size
 per_app = []                                          # one {HF name: gradient} per application
-for i, j, pa, pf, fp, ca, cf in layer_caches:
-    k = i * cfg.inner_group_num + j
+for lc in layer_caches:
+    k, pa, pf = lc.layer * cfg.inner_group_num + lc.inner, lc.attn_prefix, lc.ffn_prefix
+    fp = ffn_view(model.params, pf)                   # the FFN block's parameters under the op's keys
     gf = {n: np.zeros_like(v) for n, v in fp.items()}
     ga = {n: np.zeros_like(v) for n, v in packed[pa].items()}
-    d_att_out = ops.feedforward_backward(tg[f"layer.{k}.ffn.y"], cf, fp, gf)          # (B, T, H)
+    d_att_out = ops.feedforward_backward(tg[f"layer.{k}.ffn.y"], lc.ffn, gf)          # (B, T, H)
     assert np.array_equal(d_att_out, tg[f"layer.{k}.attention.y"])
-    d_in = ops.attention_backward(tg[f"layer.{k}.attention.y"], ca, packed[pa], ga)   # (B, T, H)
+    d_in = ops.attention_backward(tg[f"layer.{k}.attention.y"], lc.attention, ga)   # (B, T, H)
     below = tg[f"layer.{k - 1}.ffn.y"] if k > 0 else tg["encoder.mapped"]
     assert np.array_equal(d_in, below)               # and it is what flows into the layer below
     d = {pa + "query.weight": ga["wqkv"][:Hm], pa + "key.weight": ga["wqkv"][Hm:2 * Hm],

@@ -7,7 +7,7 @@
 # mask → softmax → top-k), then checks that `ma.pipeline("fill-mask")` returns exactly the same list, and
 # finally checks the pipeline itself against Hugging Face's fill-mask pipeline on a committed fixture.
 #
-# Model: the bundled `weights/minialbert-default` (a small ALBERT that minialbert pretrained itself on the
+# Model: the bundled `minialbert/bundled/minialbert-default` (a small ALBERT that minialbert pretrained itself on the
 # Python documentation on a 2-core CPU; weights/README.md). It is small and its answers are often wrong, and
 # nothing below hard-codes what it predicts: every number about it is read or computed when the notebook runs.
 
@@ -22,14 +22,15 @@ import numpy as np
 
 import minialbert as ma
 from minialbert import backend, ops, parity
-from minialbert.hub import REPO_ROOT, default_model_path
+from minialbert.hub import default_model_path
 from minialbert.pipeline import FillMaskError
 
 t_start = time.perf_counter()
-MODEL_DIR = default_model_path()                    # weights/minialbert-default
+MODEL_DIR = default_model_path()                    # minialbert/bundled/minialbert-default
 metrics = json.loads((MODEL_DIR / "metrics.json").read_text())
 last_eval = metrics["evals"][-1] if metrics.get("evals") else {}
-print(f"model: {MODEL_DIR.relative_to(REPO_ROOT)}")
+print(f"model: {MODEL_DIR.name} (package data)")
+parity.use_fixtures(Path.cwd().resolve().parent / "tests" / "fixtures" / "hf")   # notebooks/ is in the repository
 print(f"trained for {metrics.get('steps')} steps; latest held-out MLM accuracy "
       f"{last_eval.get('mlm_accuracy', float('nan')):.3f} (step {last_eval.get('step')}), read from metrics.json")
 
@@ -120,7 +121,7 @@ print("pipeline's best guess:", piped[0]["sequence"])
 # %% [markdown]
 # ## 5. What the bundled model believes: top-10 for two sentences
 #
-# Two of the domain sentences the bundled model is evaluated on (`weights/minialbert-default/domain_sentences.json`,
+# Two of the domain sentences the bundled model is evaluated on (`minialbert/bundled/minialbert-default/domain_sentences.json`,
 # read here), with the intended word in orange: inside the top 10 if it got there, otherwise added below
 # with its rank. Bars are labelled with the SentencePiece piece (so `▁` alone, "start a new word", is
 # visible). A model that has not yet learnt to use context puts the corpus's commonest pieces on top for
@@ -193,7 +194,7 @@ card_reproduced_by = parity.model_card_check()   # None: skipped (no released we
 # rounding can differ.
 
 # %%
-FIX = parity.HF_FIXTURES / "fillmask"
+FIX = parity.fixtures_dir() / "fillmask"
 calls = json.loads((FIX / "pipeline.json").read_text())
 import hashlib
 sha = hashlib.sha256((MODEL_DIR / "spiece.model").read_bytes()).hexdigest()

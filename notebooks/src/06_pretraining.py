@@ -5,8 +5,8 @@
 # where about 15 % of the pieces are hidden and must be guessed, hidden as *whole words* in runs of up to
 # three words (an n-gram, n drawn with p(n) ∝ 1/n); and **sentence-order prediction (SOP)**, where two
 # consecutive stretches of a document are shown in or out of order and the model says which. This notebook
-# runs the library's data pipeline (`minialbert.pretraining.data`) on real text, checks its statistics
-# against the recipe, then trains a tiny model for a few dozen steps with `minialbert.pretraining.trainer`.
+# runs the library's data pipeline (`minialbert.training`) on real text, checks its statistics
+# against the recipe, then trains a tiny model for a few dozen steps with `minialbert.training.pretrain`.
 
 # %%
 import json
@@ -23,19 +23,22 @@ from matplotlib.lines import Line2D
 
 import minialbert as ma
 from minialbert import parity
-from minialbert.hub import REPO_ROOT, default_model_path
-from minialbert.pretraining import (PretrainingDataConfig, iter_examples, mask_tokens, prediction_budget,
-                                    vocab_info, word_units)
-from minialbert.pretraining.data import IGNORE_INDEX, tokenize_line
-from minialbert.pretraining.trainer import TrainConfig, pretrain
+from minialbert.hub import default_model_path
+from minialbert.ops.losses import IGNORE_INDEX
+from minialbert.training import (PretrainingDataConfig, iter_examples, mask_tokens, prediction_budget,
+                                 vocab_info, word_units)
+from minialbert.training.examples import tokenize_line
+from minialbert.training.pretrain import TrainConfig, pretrain
+
+parity.use_fixtures(Path.cwd().resolve().parent / "tests" / "fixtures" / "hf")   # notebooks/ is in the repository
 
 t_start = time.perf_counter()
-MODEL_DIR = default_model_path()                     # weights/minialbert-default
+MODEL_DIR = default_model_path()                     # minialbert/bundled/minialbert-default
 TEXT = MODEL_DIR / "heldout.txt"                      # held-out Python documentation, one paragraph a line
 tok = ma.load_tokenizer(MODEL_DIR)                    # official 30k SentencePiece vocabulary
 vocab = vocab_info(tok)                               # per-id tables: special?, starts a word?
 lines = [l.strip() for l in TEXT.read_text(encoding="utf-8").splitlines() if l.strip()]
-print(f"{TEXT.relative_to(REPO_ROOT)}: {len(lines)} paragraphs; V = {vocab.vocab_size}, "
+print(f"{MODEL_DIR.name}/{TEXT.name}: {len(lines)} paragraphs; V = {vocab.vocab_size}, "
       f"{int(vocab.word_start.sum())} pieces start a word, {int(vocab.special.sum())} are special")
 
 # %% [markdown]
@@ -344,7 +347,7 @@ plt.show()
 # %% [markdown]
 # ## 7. The bundled model's own training
 #
-# `weights/minialbert-default` was pretrained by the same loop, much longer (its `metrics.json` records the
+# `minialbert/bundled/minialbert-default` was pretrained by the same loop, much longer (its `metrics.json` records the
 # settings and the held-out evaluations; `loss.png` is the curve the trainer saved). Both files are read now,
 # so this section describes whichever model is bundled when the notebook runs.
 
@@ -365,7 +368,7 @@ img = plt.imread(MODEL_DIR / "loss.png")
 fig, ax = plt.subplots(figsize=(11, 11 * img.shape[0] / img.shape[1]))
 ax.imshow(img)
 ax.axis("off")
-ax.set_title("weights/minialbert-default/loss.png, as saved by the trainer (axes: step vs loss / accuracy)")
+ax.set_title("minialbert/bundled/minialbert-default/loss.png, as saved by the trainer (axes: step vs loss / accuracy)")
 fig.tight_layout()
 fig.savefig("/tmp/nb06_bundled.png", dpi=90)
 plt.show()

@@ -16,12 +16,15 @@
 import inspect
 import statistics
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 import minialbert as ma
 from minialbert import backend, ops, parity
+
+parity.use_fixtures(Path.cwd().resolve().parent / "tests" / "fixtures" / "hf")   # notebooks/ is in the repository
 
 t_start = time.perf_counter()
 try:
@@ -145,7 +148,7 @@ if HAVE_GPU:
         d_out, d_ref, ratio = device_parity(case, "cpu", GPU)
         print(f"{case:<12} {d_out:>18.1e} {d_ref:>17.1e} {ratio:>19.2e}")
     tok = ma.AlbertTokenizer.from_pretrained(ma.hub.default_model_path() / "spiece.model")
-    fix = str(parity.HF_FIXTURES / "fillmask")
+    fix = str(parity.fixtures_dir() / "fillmask")
     a = ma.pipeline("fill-mask", model=fix, tokenizer=tok)("paris is the [MASK] of france", top_k=5)
     b = ma.pipeline("fill-mask", model=fix, tokenizer=tok, device=GPU)("paris is the [MASK] of france", top_k=5)
     assert [p["token"] for p in a] == [p["token"] for p in b]

@@ -1,6 +1,6 @@
 """Fine-tuning for sequence classification with the same hand-written backward pass.
 
-    minialbert finetune --model weights/minialbert-default --train train.tsv --eval dev.tsv --out runs/cls
+    minialbert finetune --model minialbert-default --train train.tsv --eval dev.tsv --out runs/cls
 
 Data: CSV or TSV (by extension; TSV otherwise) with a header naming the columns
 `text`, optionally `text_pair`, and `label`. String labels become ids in sorted
@@ -15,9 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from tqdm import tqdm
+
 from .. import backend
-from ..heads import AlbertForSequenceClassification
+from ..io import load_state_dict_into, read_checkpoint
+from ..model import AlbertForSequenceClassification
+from ..hub import resolve
 from ..optim import AdamW, clip_grad_norm, warmup_linear_decay
+from ..tokenization import load_tokenizer
 
 np = backend.numpy
 
@@ -80,9 +85,6 @@ def evaluate(model, tok, rows, label_ids, fc: FinetuneConfig) -> Dict[str, float
 
 
 def finetune(fc: FinetuneConfig, progress: bool = True):
-    from ..hub import resolve
-    from ..tokenizer import load_tokenizer
-    from ..checkpoint import read_checkpoint, load_state_dict_into
     train_rows = read_table(fc.train)
     eval_rows = read_table(fc.eval) if fc.eval else []
     src = resolve(fc.model)
@@ -105,7 +107,6 @@ def finetune(fc: FinetuneConfig, progress: bool = True):
     step, history = 0, []
     bar = None
     if progress:
-        from tqdm import tqdm
         bar = tqdm(total=total, unit="step", dynamic_ncols=True)
     for epoch in range(fc.epochs):
         order = rng.permutation(len(train_rows))

@@ -7,12 +7,13 @@ AlbertPreTrainedModel. Names, shapes and losses follow HF's ALBERT classes.
 """
 from __future__ import annotations
 
-from . import backend
-from .model import AlbertModel, AlbertPreTrainedModel  # noqa: F401  (AlbertModel re-exported)
-from .ops import (activation_backward, activation_forward, bce_with_logits_backward, bce_with_logits_forward,
+from .. import backend
+from ..ops import (activation_backward, activation_forward, bce_with_logits_backward, bce_with_logits_forward,
                   cross_entropy_backward, cross_entropy_forward, dropout_backward, dropout_forward,
                   layernorm_backward, layernorm_forward, linear_backward, linear_forward, mse_backward,
                   mse_forward, IGNORE_INDEX)
+
+from .base import AlbertModel, AlbertPreTrainedModel
 
 WORD_EMB = "albert.embeddings.word_embeddings.weight"
 

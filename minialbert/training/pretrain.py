@@ -15,6 +15,7 @@ equals the uninterrupted one exactly.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -23,12 +24,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from tqdm import tqdm
+
 from .. import backend
-from ..checkpoint import atomic_write, save_pretrained
+from ..io import atomic_write, load_state_dict_into, read_safetensors, save_pretrained
 from ..config import AlbertConfig
-from ..heads import AlbertForPreTraining
+from ..hub import default_model_path
+from ..model import AlbertForPreTraining
+from ..ops.losses import IGNORE_INDEX
 from ..optim import AdamW, LAMB, clip_grad_norm, scale_grads, warmup_linear_decay
-from .data import PretrainingBatches, PretrainingDataConfig
+from ..tokenization import load_tokenizer
+from .masking import PretrainingDataConfig
+from .stream import PretrainingBatches
 
 np = backend.numpy
 
@@ -41,8 +48,8 @@ class TrainConfig:
     steps: int = 1000
     batch_size: int = 32
     grad_accum: int = 1
-    max_seq_length: int = 128
-    max_predictions_per_seq: int = 20
+    max_seq_length: int = PretrainingDataConfig.max_seq_length              # the data config's defaults
+    max_predictions_per_seq: int = PretrainingDataConfig.max_predictions_per_seq
     optimizer: str = "lamb"           # lamb | adamw
     lr: float = 1.76e-3               # the paper's LAMB learning rate (at batch 4096)
     warmup_steps: int = 100
@@ -97,7 +104,7 @@ def evaluate(model, batches, n_batches: int) -> Dict[str, float]:
         out = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"],
                     labels=batch["labels"], sentence_order_label=batch["sentence_order_label"])
         labels = batch["labels"].reshape(-1)
-        sel = labels != -100
+        sel = labels != IGNORE_INDEX
         logits = backend.to_numpy(out["prediction_logits"])
         pred = logits.argmax(-1).reshape(-1)
         if logits.shape[0] != sel.size:   # mlm_labelled_only: logits exist only at labelled positions
@@ -122,7 +129,6 @@ def _save_checkpoint(out: Path, model, opt, batches, state: dict):
     o = opt.state_dict()
     arrays = {f"m/{k}": v for k, v in o["m"].items()}
     arrays.update({f"v/{k}": v for k, v in o["v"].items()})
-    import io
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write(tmp / "optimizer.npz", [buf.getvalue()])
@@ -139,7 +145,6 @@ def _load_checkpoint(out: Path, model, opt, batches) -> dict:
     ck = out / "checkpoint"
     if not (ck / "trainer_state.json").exists():
         raise FileNotFoundError(f"--resume: no checkpoint in {ck}")
-    from ..checkpoint import read_safetensors, load_state_dict_into
     load_state_dict_into(model, read_safetensors(ck / "model.safetensors"), strict=True, source=str(ck))
     state = json.loads((ck / "trainer_state.json").read_text())
     z = np.load(ck / "optimizer.npz")
@@ -182,15 +187,10 @@ def plot_history(history: List[dict], evals: List[dict], path: Path):
 
 
 def _tokenizer(tc: TrainConfig):
-    from ..tokenizer import load_tokenizer
-    from ..hub import REPO_ROOT
     if tc.tokenizer:
         return load_tokenizer(tc.tokenizer)
-    for p in (REPO_ROOT / "weights" / "minialbert-default" / "spiece.model",
-              REPO_ROOT.parent / "shared" / "albert-vocab" / "spiece.model"):
-        if p.exists():
-            return load_tokenizer(p)
-    raise FileNotFoundError("no vocabulary found: pass --tokenizer PATH (a spiece.model)")
+    # The bundled model's vocabulary is the official ALBERT 30k SentencePiece model (package data).
+    return load_tokenizer(default_model_path() / "spiece.model")
 
 
 def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, progress: bool = True,
@@ -235,7 +235,6 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
 
     bar = None
     if progress:
-        from tqdm import tqdm
         bar = tqdm(total=tc.steps, initial=step, unit="step", dynamic_ncols=True)
     t0, tokens = time.time(), 0
     while step < tc.steps:

@@ -82,9 +82,7 @@ from typing import Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
 
-# Imported as a module (not ``from .checkpoint import CheckpointError``) so that
-# checkpoint.py may import this module at its top without a circular-import error.
-from . import checkpoint as _checkpoint
+from .errors import CheckpointError
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C  # the legacy format's first pickle
 PROTOCOL_VERSION = 1001  # the legacy format's second pickle
@@ -459,7 +457,7 @@ class TorchBinInfo(NamedTuple):
 def read_torch_bin_info(path) -> TorchBinInfo:
     """Like read_torch_bin, and also say which format the file is in and which key held the tensors."""
     path = Path(path)
-    error = _checkpoint.CheckpointError
+    error = CheckpointError
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:

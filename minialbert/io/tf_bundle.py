@@ -1,15 +1,8 @@
-"""TensorFlow 1.x checkpoints, read without tensorflow, and Google's ALBERT names.
+"""TensorFlow 1.x checkpoints, read without tensorflow.
 
-Two halves:
-
-1. :func:`read_tf_checkpoint` reads a TF "V2" checkpoint (what
-   ``tf.train.Saver`` has written since TF 0.12, and what every released ALBERT
-   is): ``PREFIX.index`` plus ``PREFIX.data-00000-of-0000N``.
-
-2. :func:`google_to_hf` renames Google's (google-research/albert) or
-   brightmart's (albert_zh) variables to the Hugging Face state-dict names that
-   minialbert keys its parameters by, transposing dense kernels to HF's
-   (out, in) layout.
+:func:`read_tf_checkpoint` reads a TF "V2" checkpoint (what ``tf.train.Saver`` has written since
+TF 0.12, and what every released ALBERT is): ``PREFIX.index`` plus ``PREFIX.data-00000-of-0000N``.
+The names inside are Google's; ``tf_names`` maps them to HF's.
 
 The files
 ---------
@@ -51,7 +44,7 @@ framework/tensor_shape.proto, framework/types.proto):
 
 Every problem with the files (missing, truncated, corrupt, a checksum that
 does not match, a format this reader does not handle) is a
-:class:`~minialbert.checkpoint.CheckpointError` naming the file, and the
+:class:`~minialbert.io.errors.CheckpointError` naming the file, and the
 tensor where there is one.
 """
 from __future__ import annotations
@@ -62,114 +55,13 @@ import warnings
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
-from . import backend
-from .checkpoint import CheckpointError
+from .. import backend
+from .crc32c import crc32c
+from .errors import CheckpointError
 
 np = backend.numpy
 
-__all__ = ["read_tf_checkpoint", "list_tf_checkpoint", "find_tf_checkpoint", "google_to_hf",
-           "detect_layout", "is_optimizer_variable", "load_tf_state", "crc32c", "TFTensorInfo"]
-
-# ----------------------------------------------------------------------------- crc32c
-
-_POLY = 0x82F63B78  # Castagnoli, bit-reflected
-
-
-def _make_tables():
-    t0 = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ _POLY if c & 1 else c >> 1
-        t0.append(c)
-    tables = [t0]
-    for _ in range(3):  # slicing-by-4: T[k][i] = T[k-1][i] advanced by one zero byte
-        prev = tables[-1]
-        tables.append([(v >> 8) ^ t0[v & 0xFF] for v in prev])
-    return tables
-
-
-_TABLES = _make_tables()
-_T0 = _TABLES[0]
-_NP_TABLES = None  # numpy copies, made on first use
-_SHIFT_CACHE: Dict[int, List[List[int]]] = {}
-
-
-def _crc_update(reg: int, data) -> int:
-    """Advance the (non-inverted) crc register over `data`, byte by byte."""
-    t = _T0
-    for b in data:
-        reg = t[(reg ^ b) & 0xFF] ^ (reg >> 8)
-    return reg
-
-
-def _shift_tables(nbytes: int) -> List[List[int]]:
-    """The linear map "run the register over `nbytes` zero bytes", as four
-    256-entry tables indexed by the register's bytes."""
-    if nbytes in _SHIFT_CACHE:
-        return _SHIFT_CACHE[nbytes]
-
-    def apply(cols, v):
-        r, i = 0, 0
-        while v:
-            if v & 1:
-                r ^= cols[i]
-            v >>= 1
-            i += 1
-        return r
-
-    # one zero byte: reg -> T0[reg & 0xff] ^ (reg >> 8); columns = images of the 32 basis bits
-    one = [_T0[(1 << i) & 0xFF] ^ ((1 << i) >> 8) for i in range(32)]
-    result = [1 << i for i in range(32)]  # identity
-    power, n = one, nbytes
-    while n:
-        if n & 1:
-            result = [apply(power, c) for c in result]
-        n >>= 1
-        if n:
-            power = [apply(power, c) for c in power]
-    tabs = [[apply(result, b << (8 * k)) for b in range(256)] for k in range(4)]
-    _SHIFT_CACHE[nbytes] = tabs
-    return tabs
-
-
-def _crc_update_numpy(reg: int, buf: memoryview) -> Tuple[int, int]:
-    """Advance the register over as much of `buf` as fits whole chunks, with the
-    chunks' crcs computed side by side in numpy and then chained through the
-    zero-byte shift map (crc is affine in the register). Returns (reg, bytes used)."""
-    global _NP_TABLES
-    if _NP_TABLES is None:
-        _NP_TABLES = [np.array(t, dtype=np.uint32) for t in _TABLES]
-    t0, t1, t2, t3 = _NP_TABLES
-    n = len(buf)
-    chunk = 256 if n < (1 << 20) else 1024  # bytes per lane
-    max_lanes = 8192  # ~8 MB per pass: measured fastest on a laptop-class CPU
-    shift = _shift_tables(chunk)
-    s0, s1, s2, s3 = shift
-    used = 0
-    while n - used >= 2 * chunk:
-        lanes = min(max_lanes, (n - used) // chunk)
-        block = np.frombuffer(buf, dtype="<u4", count=lanes * chunk // 4, offset=used)
-        words = np.ascontiguousarray(block.reshape(lanes, chunk // 4).T)  # (words per lane, lanes)
-        c = np.zeros(lanes, dtype=np.uint32)
-        for w in words:
-            x = c ^ w
-            c = t3[x & 0xFF] ^ t2[(x >> 8) & 0xFF] ^ t1[(x >> 16) & 0xFF] ^ t0[x >> 24]
-        for g in c.tolist():
-            reg = s0[reg & 0xFF] ^ s1[(reg >> 8) & 0xFF] ^ s2[(reg >> 16) & 0xFF] ^ s3[reg >> 24] ^ g
-        used += lanes * chunk
-    return reg, used
-
-
-def crc32c(data, value: int = 0) -> int:
-    """CRC-32C (Castagnoli) of `data`; pass a previous result as `value` to continue."""
-    buf = memoryview(data).cast("B")
-    reg = value ^ 0xFFFFFFFF
-    used = 0
-    if len(buf) >= 32768:
-        reg, used = _crc_update_numpy(reg, buf)
-    reg = _crc_update(reg, buf[used:])
-    return reg ^ 0xFFFFFFFF
+__all__ = ["read_tf_checkpoint", "list_tf_checkpoint", "find_tf_checkpoint", "TFTensorInfo"]
 
 
 def _unmask(masked: int) -> int:
@@ -376,7 +268,7 @@ class TFTensorInfo:
         return f"TFTensorInfo({self.name!r}, {self.dtype}, {self.shape})"
 
 
-def _normalize_prefix(prefix) -> Path:
+def normalize_prefix(prefix) -> Path:
     p = Path(prefix)
     if p.is_dir():
         return find_tf_checkpoint(p)
@@ -434,7 +326,7 @@ def _read_index(prefix: Path):
 
 def list_tf_checkpoint(prefix) -> Dict[str, TFTensorInfo]:
     """{name: TFTensorInfo(dtype, shape, ...)} from the index alone (like tf.train.list_variables)."""
-    _, _, infos = _read_index(_normalize_prefix(prefix))
+    _, _, infos = _read_index(normalize_prefix(prefix))
     return infos
 
 
@@ -453,7 +345,7 @@ def read_tf_checkpoint(prefix, names: Optional[Callable[[str], bool]] = None, ve
     String tensors are skipped with a warning (ALBERT has none but, sometimes,
     bookkeeping). Partitioned (sliced) variables raise CheckpointError.
     """
-    prefix = _normalize_prefix(prefix)
+    prefix = normalize_prefix(prefix)
     index_path, header, infos = _read_index(prefix)
     num_shards = header["num_shards"]
     big = header["endianness"] == 1
@@ -554,217 +446,3 @@ def find_tf_checkpoint(directory) -> Path:
         return max(stepped)[1]
     raise CheckpointError(f"{d}: several checkpoints ({', '.join(p.name for p in prefixes)}) and no "
                           "`checkpoint` file saying which; pass the prefix itself")
-
-
-# ----------------------------------------------------------------------------- Google/albert_zh -> HF names
-
-# Optimizer and mixed-precision bookkeeping: never model weights.
-_OPTIMIZER_PARTS = {"adam_m", "adam_v", "lamb_m", "lamb_v", "Adam", "Adam_1", "Momentum", "Adagrad",
-                    "RMSProp", "RMSProp_1", "ExponentialMovingAverage"}
-_BOOKKEEPING = {"global_step", "beta1_power", "beta2_power", "bad_steps", "good_steps", "loss_scale",
-                "current_loss_scale", "loss_scale_normal_steps", "_CHECKPOINTABLE_OBJECT_GRAPH"}
-
-
-def _strip(name: str) -> str:
-    return name[len("module/"):] if name.startswith("module/") else name
-
-
-def is_optimizer_variable(name: str) -> bool:
-    """True for optimizer slots (``.../adam_m``, ``.../lamb_v``, ``.../Adam_1``...),
-    ``global_step`` and loss-scaling counters: what google_to_hf skips."""
-    parts = _strip(name).split("/")
-    if any(p in _OPTIMIZER_PARTS for p in parts):
-        return True
-    return parts[-1] in _BOOKKEEPING or any("loss_scale" in p for p in parts)
-
-
-_NORM = {"gamma": "weight", "beta": "bias"}
-_DENSE = {"kernel": "weight", "bias": "bias"}
-
-_GOOGLE_LAYER = {  # sub-path under inner_group_{j}/ -> HF module under albert_layers.{j}.
-    "attention_1/self/query": "attention.query",
-    "attention_1/self/key": "attention.key",
-    "attention_1/self/value": "attention.value",
-    "attention_1/output/dense": "attention.dense",
-    "LayerNorm": "attention.LayerNorm",
-    "ffn_1/intermediate/dense": "ffn",
-    "ffn_1/intermediate/output/dense": "ffn_output",
-    "LayerNorm_1": "full_layer_layer_norm",
-}
-_ZH_LAYER = {  # sub-path under bert/encoder/layer_shared/ -> HF module under albert_layers.0.
-    "attention/self/query": "attention.query",
-    "attention/self/key": "attention.key",
-    "attention/self/value": "attention.value",
-    "attention/output/dense": "attention.dense",
-    "attention/output/LayerNorm": "attention.LayerNorm",
-    "intermediate/dense": "ffn",
-    "output/dense": "ffn_output",
-    "output/LayerNorm": "full_layer_layer_norm",
-}
-_COMMON_MODULES = {  # TF module path -> HF module (dense kernels transposed)
-    "bert/embeddings/LayerNorm": "albert.embeddings.LayerNorm",
-    "bert/pooler/dense": "albert.pooler",
-    "cls/predictions/transform/dense": "predictions.dense",
-    "cls/predictions/transform/LayerNorm": "predictions.LayerNorm",
-}
-_COMMON_TENSORS = {  # TF name -> HF name, stored as is
-    "bert/embeddings/word_embeddings": "albert.embeddings.word_embeddings.weight",
-    "bert/embeddings/position_embeddings": "albert.embeddings.position_embeddings.weight",
-    "bert/embeddings/token_type_embeddings": "albert.embeddings.token_type_embeddings.weight",
-    "cls/predictions/output_bias": "predictions.bias",
-    "cls/seq_relationship/output_weights": "sop_classifier.classifier.weight",  # (2, H): already (out, in)
-    "cls/seq_relationship/output_bias": "sop_classifier.classifier.bias",
-    "output_weights": "classifier.weight",  # run_classifier.py: (K, H), already (out, in)
-    "output_bias": "classifier.bias",
-}
-_GROUP_RE = re.compile(r"^bert/encoder/transformer/group_(\d+)/inner_group_(\d+)/(.+)/(kernel|bias|gamma|beta)$")
-_ZH_RE = re.compile(r"^bert/encoder/layer_shared/(.+)/(kernel|bias|gamma|beta)$")
-_LEAF_RE = re.compile(r"^(.+)/(kernel|bias|gamma|beta)$")
-
-
-def detect_layout(tf_vars) -> str:
-    """'google' (bert/encoder/transformer/group_*) or 'albert_zh' (brightmart's
-    bert/encoder/layer_shared + bert/embeddings/word_embeddings_2). Accepts a
-    dict or any iterable of names; a ``module/`` prefix is ignored."""
-    names = [_strip(n) for n in tf_vars if not is_optimizer_variable(n)]
-    if any(n.startswith("bert/encoder/layer_shared/") or n == "bert/embeddings/word_embeddings_2" for n in names):
-        return "albert_zh"
-    if any(n.startswith("bert/encoder/transformer/group_") for n in names):
-        return "google"
-    if any(re.match(r"^bert/encoder/layer_\d+/", n) for n in names):
-        raise CheckpointError("this checkpoint has BERT-style unshared layers (bert/encoder/layer_N/...), "
-                              "not an ALBERT layout this loader knows (google or albert_zh)")
-    raise CheckpointError("cannot tell the checkpoint layout: no bert/encoder/transformer/group_* (Google ALBERT) "
-                          "or bert/encoder/layer_shared/* (albert_zh) variables")
-
-
-def _dense_leaf(hf_module: str, leaf: str, tf_name: str, a, heads: Optional[int] = None):
-    """(HF name, array) for a dense kernel/bias or LayerNorm gamma/beta leaf."""
-    if (leaf in _NORM) != hf_module.endswith(("LayerNorm", "layer_norm")):
-        raise CheckpointError(f"unrecognised variable {tf_name!r}: a {leaf!r} where a "
-                              f"{'LayerNorm' if leaf not in _NORM else 'dense layer'} has none")
-    if leaf in _NORM:
-        return f"{hf_module}.{_NORM[leaf]}", a
-    if leaf == "bias":
-        return f"{hf_module}.bias", a.reshape(-1) if a.ndim == 2 else a
-    # kernel: TF stores (in, out); HF wants (out, in). Some exports keep the
-    # attention kernels 3-D ((H, NH, HS) for q/k/v, (NH, HS, H) for the output).
-    if a.ndim == 3:
-        a = a.reshape(a.shape[0], -1) if heads == 0 else a.reshape(-1, a.shape[-1])
-    if a.ndim != 2:
-        raise CheckpointError(f"variable {tf_name!r}: expected a 2-D kernel, got shape {tuple(a.shape)}")
-    return f"{hf_module}.weight", np.ascontiguousarray(a.T)
-
-
-def google_to_hf(tf_vars: Dict[str, "np.ndarray"], config=None, layout: Optional[str] = None,
-                 ) -> Tuple[Dict[str, "np.ndarray"], List[str]]:
-    """Rename a TF ALBERT checkpoint's variables to minialbert/HF names.
-
-    Returns ``(state, skipped)``: ``state`` maps HF names to arrays in HF's
-    (out, in) layout (TF ``kernel``s are (in, out) and get transposed;
-    ``output_weights`` are already (out, in)); ``skipped`` lists the variables
-    left out on purpose (optimizer slots such as ``adam_m``/``lamb_v``,
-    ``global_step``, loss-scale counters). A leading ``module/`` (TF-Hub
-    exports) is stripped first. Any other variable that is not recognised
-    raises CheckpointError naming it.
-
-    layout: 'google' or 'albert_zh'; detected with :func:`detect_layout` if None.
-
-    Google's modeling.py only creates ``bert/encoder/embedding_hidden_mapping_in``
-    when embedding_size != hidden_size. When it is absent and E == H, this adds
-    ``albert.encoder.embedding_hidden_mapping_in`` = identity (H, E) and a zero
-    bias, so the HF-structured model (which always projects) computes exactly
-    what Google's does. E and H come from `config` (embedding_size,
-    hidden_size) or, without one, from the tensors' shapes.
-
-    albert_zh (brightmart's non-"_google" releases) factorises the word
-    embeddings as word_embeddings (V, E) @ word_embeddings_2 (E, H) and has no
-    embedding_hidden_mapping_in; word_embeddings_2 becomes
-    ``albert.embeddings.word_embeddings_2.weight`` (H, E), and the single shared
-    layer ``...albert_layer_groups.0.albert_layers.0.*``.
-    """
-    layout = layout or detect_layout(tf_vars)
-    if layout not in ("google", "albert_zh"):
-        raise ValueError(f"layout {layout!r}; expected 'google' or 'albert_zh'")
-    state: Dict[str, "np.ndarray"] = {}
-    source: Dict[str, str] = {}
-    skipped: List[str] = []
-
-    def put(hf_name, a, tf_name):
-        if hf_name in state:
-            raise CheckpointError(f"variables {source[hf_name]!r} and {tf_name!r} both map to {hf_name!r}")
-        state[hf_name] = np.asarray(a)
-        source[hf_name] = tf_name
-
-    for tf_name, a in tf_vars.items():
-        if is_optimizer_variable(tf_name):
-            skipped.append(tf_name)
-            continue
-        n = _strip(tf_name)
-        a = np.asarray(a)
-        if n in _COMMON_TENSORS:
-            put(_COMMON_TENSORS[n], a, tf_name)
-            continue
-        if layout == "albert_zh" and n == "bert/embeddings/word_embeddings_2":
-            if a.ndim != 2:
-                raise CheckpointError(f"variable {tf_name!r}: expected (E, H), got shape {tuple(a.shape)}")
-            put("albert.embeddings.word_embeddings_2.weight", np.ascontiguousarray(a.T), tf_name)
-            continue
-        if layout == "google":
-            m = _GROUP_RE.match(n)
-            if m and m.group(3) in _GOOGLE_LAYER:
-                g, j, sub, leaf = int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)
-                hf_module = f"albert.encoder.albert_layer_groups.{g}.albert_layers.{j}.{_GOOGLE_LAYER[sub]}"
-                heads = 0 if sub.startswith("attention_1/self/") else 1
-                put(*_dense_leaf(hf_module, leaf, tf_name, a, heads), tf_name)
-                continue
-        else:
-            m = _ZH_RE.match(n)
-            if m and m.group(1) in _ZH_LAYER:
-                hf_module = f"albert.encoder.albert_layer_groups.0.albert_layers.0.{_ZH_LAYER[m.group(1)]}"
-                heads = 0 if m.group(1).startswith("attention/self/") else 1
-                put(*_dense_leaf(hf_module, m.group(2), tf_name, a, heads), tf_name)
-                continue
-        m = _LEAF_RE.match(n)
-        modules = dict(_COMMON_MODULES)
-        if layout == "google":
-            modules["bert/encoder/embedding_hidden_mapping_in"] = "albert.encoder.embedding_hidden_mapping_in"
-        if m and m.group(1) in modules:
-            put(*_dense_leaf(modules[m.group(1)], m.group(2), tf_name, a), tf_name)
-            continue
-        raise CheckpointError(f"unrecognised variable {tf_name!r} in a {layout} ALBERT checkpoint "
-                              f"(shape {tuple(a.shape)}); is it an ALBERT checkpoint of this layout?")
-
-    if layout == "google" and "albert.encoder.embedding_hidden_mapping_in.weight" not in state:
-        _add_identity_mapping(state, config)
-    return state, skipped
-
-
-def _add_identity_mapping(state, config):
-    we = state.get("albert.embeddings.word_embeddings.weight")
-    q = state.get("albert.encoder.albert_layer_groups.0.albert_layers.0.attention.query.weight")
-    if config is not None:
-        E, H = int(config.embedding_size), int(config.hidden_size)
-    elif we is not None and q is not None:
-        E, H = we.shape[1], q.shape[1]
-    else:
-        return  # nothing to size it from: leave the loader to report what is missing
-    if E != H:
-        raise CheckpointError(f"the checkpoint has no bert/encoder/embedding_hidden_mapping_in, which Google's "
-                              f"code only omits when embedding_size == hidden_size, but the config has "
-                              f"embedding_size={E}, hidden_size={H}")
-    dtype = we.dtype if we is not None and we.dtype.kind == "f" else np.float32
-    state["albert.encoder.embedding_hidden_mapping_in.weight"] = np.eye(H, E, dtype=dtype)
-    state["albert.encoder.embedding_hidden_mapping_in.bias"] = np.zeros(H, dtype=dtype)
-
-
-def load_tf_state(path, config=None, layout: Optional[str] = None, verify: bool = True):
-    """find + read + rename in one call: ``(state, skipped, prefix)`` from a
-    checkpoint directory or prefix. Optimizer slots are listed in `skipped`
-    but never read from disk."""
-    prefix = _normalize_prefix(path)
-    tf_vars = read_tf_checkpoint(prefix, names=lambda n: not is_optimizer_variable(n), verify=verify)
-    infos = list_tf_checkpoint(prefix)
-    state, skipped = google_to_hf(tf_vars, config, layout)
-    skipped = sorted(set(skipped) | {n for n in infos if is_optimizer_variable(n)})
-    return state, skipped, prefix

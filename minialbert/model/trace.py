@@ -32,8 +32,33 @@ their gradients are fused into one (B, T, 3H) buffer).
 """
 from __future__ import annotations
 
-from . import backend
-from .checkpoint import atomic_write
+import io
+
+from .. import backend
+from ..io import atomic_write
+from ..ops import attention_scores, linear_forward
+from .params import ffn_view
+
+
+def backbone_trace(cache, P, p: str) -> dict:
+    """The backbone's named activations, read off its forward caches (BackboneCache). The two that no
+    cache keeps are recomputed exactly as the forward computed them: the attention scores (only their
+    softmax is needed by the backward) and the FFN's pre-activation."""
+    emb, enc = cache.embeddings, cache.encoder
+    tr = {"embeddings.word": emb.words, "embeddings.sum": emb.sum, "embeddings.out": emb.out,
+          "encoder.mapped": emb.hidden}
+    for k, lc in enumerate(enc.layers):
+        a, f = lc.attention, lc.ffn
+        tr.update({f"layer.{k}.attention.q": a.q, f"layer.{k}.attention.k": a.k, f"layer.{k}.attention.v": a.v,
+                   f"layer.{k}.attention.scores": attention_scores(a), f"layer.{k}.attention.probs": a.probs,
+                   f"layer.{k}.attention.context": a.out[0], f"layer.{k}.attention.y": lc.attention_y})
+        fp = ffn_view(P, lc.ffn_prefix)
+        tr.update({f"layer.{k}.ffn.pre_act": linear_forward(f.ffn[0], fp["w1"], fp["b1"])[0],
+                   f"layer.{k}.ffn.act": f.ffn_output[0], f"layer.{k}.ffn.y": lc.y})
+    tr["last_hidden_state"] = enc.layers[-1].y if enc.layers else enc.hidden
+    if cache.pooler is not None:
+        tr["pooler_output"] = cache.pooler.tanh      # tanh's cache is its output
+    return tr
 
 
 def save_trace(model, path, inputs=None, upstream=None):
@@ -47,7 +72,6 @@ def save_trace(model, path, inputs=None, upstream=None):
         for k, v in (d or {}).items():
             if v is not None:
                 arrays[f"{prefix}/{k}"] = backend.to_numpy(v)
-    import io
     buf = io.BytesIO()
     backend.numpy.savez(buf, **arrays)
     atomic_write(path, [buf.getvalue()])

@@ -1,0 +1,294 @@
+"""The base class every ALBERT model shares: parameters, gradients and caches (state), and the
+dispatch from ``forward``/``backward`` to the backbone's pairs (backbone.py) and the head's.
+
+Parameters live in one flat dict keyed by Hugging Face's state-dict names, in HF's (out, in)
+layout; gradients live in a second dict with the same keys. The forward pass keeps one cache per
+*application* of a layer (a shared layer runs L times, so it has L caches), and the backward pass
+walks them in reverse, adding into the shared gradient buffers.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+
+from .. import backend
+from ..config import AlbertConfig
+from ..hub import resolve
+from ..io import load_pretrained, load_state_dict_into, save_pretrained
+from .backbone import (EmbeddingsCache, EncoderCache, PoolerCache, embeddings_backward, embeddings_forward,
+                       encoder_backward, encoder_forward, pooler_backward, pooler_forward)
+from ..outputs import ModelOutput
+from .params import backbone_specs
+from .trace import backbone_trace, save_trace
+
+
+class BackboneCache(NamedTuple):
+    """Everything the backbone's forward pass saved."""
+    embeddings: EmbeddingsCache
+    encoder: EncoderCache          # .layers: one LayerCache per applied layer
+    pooler: Optional[PoolerCache]
+
+
+class AlbertPreTrainedModel:
+    """State (params, grads, caches) and the backbone's forward/backward."""
+
+    base_prefix = "albert."   # where the backbone's names start in this class's state dict
+    add_pooler = True
+
+    def __init__(self, config: AlbertConfig, seed: Optional[int] = 0, dtype="float32", device="cpu"):
+        self.config = config
+        self.dtype = backend.resolve_dtype(dtype)
+        self.device = backend.normalize_device(device)
+        self.xp = backend.get_xp(self.device)
+        self.training = False
+        self._rng = backend.device_rng(self.xp, seed)
+        self._cache = None
+        self._grads: Optional[Dict[str, object]] = None
+        self.trace: Optional[Dict[str, object]] = None
+        self.trace_grads: Optional[Dict[str, object]] = None
+        self.params: Dict[str, object] = OrderedDict()
+        rng = backend.host_rng(seed)
+        for name, shape, init in self.param_specs():
+            if init in ("normal", "embedding"):
+                a = rng.normal(0.0, config.initializer_range, size=shape)
+                if init == "embedding" and 0 <= config.pad_token_id < shape[0]:
+                    a[config.pad_token_id] = 0.0
+            elif init == "ones":
+                a = backend.numpy.ones(shape)
+            else:
+                a = backend.numpy.zeros(shape)
+            self.params[name] = self.xp.asarray(a.astype(self.dtype))
+
+    # -- what each class declares -------------------------------------------------
+    def head_specs(self) -> List[Tuple[str, tuple, str]]:
+        return []
+
+    def tied_aliases(self) -> Dict[str, str]:
+        """HF state-dict names that are the same tensor as another parameter."""
+        return {}
+
+    def param_specs(self):
+        return backbone_specs(self.config, self.base_prefix, self.add_pooler) + self.head_specs()
+
+    # -- state ---------------------------------------------------------------------
+    def state_dict(self) -> Dict[str, object]:
+        """{HF name: array}, tied aliases included (the same array under both names)."""
+        sd = OrderedDict(self.params)
+        for alias, target in self.tied_aliases().items():
+            sd[alias] = self.params[target]
+        return sd
+
+    def grads(self) -> Dict[str, object]:
+        """{HF name: gradient} for every parameter (a tied weight once, holding the sum)."""
+        if self._grads is None:
+            raise RuntimeError("no gradients yet: run a forward pass with labels, then backward()")
+        return self._grads
+
+    def zero_grad(self):
+        self._grads = None
+
+    def num_parameters(self) -> int:
+        return sum(int(p.size) for p in self.params.values())
+
+    def manual_seed(self, seed: int):
+        """Reseed the dropout generator (the same seed gives the same masks)."""
+        self._rng = backend.device_rng(self.xp, seed)
+        return self
+
+    def train(self, mode: bool = True):
+        self.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def to(self, device=None, dtype=None):
+        """Move every parameter (and gradient) to 'cpu' or 'cuda', and/or cast."""
+        device = backend.normalize_device(device or self.device)
+        xp = backend.get_xp(device)
+        dtype = backend.resolve_dtype(dtype) if dtype is not None else self.dtype
+
+        def move(a):
+            return backend.to_device(a, device).astype(dtype, copy=False)
+        self.params = OrderedDict((k, move(v)) for k, v in self.params.items())
+        if self._grads is not None:
+            self._grads = OrderedDict((k, move(v)) for k, v in self._grads.items())
+        if device != self.device:
+            self._rng = backend.device_rng(xp, int(backend.host_rng().integers(2**31)))
+        self.device, self.xp, self.dtype = device, xp, dtype
+        self._cache = None
+        return self
+
+    def forget_cache(self):
+        """Drop the last forward pass's activations (after new weights are loaded, they are stale)."""
+        self._cache = None
+
+    def _ensure_grads(self):
+        if self._grads is None:
+            self._grads = OrderedDict((k, self.xp.zeros_like(v)) for k, v in self.params.items())
+        return self._grads
+
+    # -- input checks --------------------------------------------------------------
+    def _as_ids(self, a, name, ndim=2):
+        if a is None:
+            return None
+        xp = self.xp
+        a = backend.to_device(backend.numpy.asarray(backend.to_numpy(a)), self.device)
+        if a.dtype.kind not in "iu":
+            raise TypeError(f"{name} must hold integers, got dtype {a.dtype}")
+        if a.ndim == 1 and ndim == 2:
+            a = a[None, :]
+        if a.ndim != ndim:
+            raise ValueError(f"{name} must have shape {'(batch, seq)' if ndim == 2 else '(batch, choices, seq)'}, "
+                             f"got {tuple(a.shape)}")
+        return a.astype(xp.int64, copy=False)
+
+    def _check_inputs(self, input_ids, attention_mask, token_type_ids):
+        cfg = self.config
+        B, T = input_ids.shape
+        if T > cfg.max_position_embeddings:
+            raise ValueError(f"input has {T} tokens but this model takes at most "
+                             f"max_position_embeddings={cfg.max_position_embeddings}")
+        if T == 0:
+            raise ValueError("input_ids is empty")
+        lo, hi = int(input_ids.min()), int(input_ids.max())
+        if lo < 0 or hi >= cfg.vocab_size:
+            raise ValueError(f"input_ids must lie in [0, {cfg.vocab_size}); found {lo if lo < 0 else hi}")
+        for name, a in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
+            if a is not None and a.shape != input_ids.shape:
+                raise ValueError(f"{name} has shape {tuple(a.shape)}, input_ids {tuple(input_ids.shape)}")
+        if token_type_ids is not None and token_type_ids.size:
+            if int(token_type_ids.min()) < 0 or int(token_type_ids.max()) >= cfg.type_vocab_size:
+                raise ValueError(f"token_type_ids must lie in [0, {cfg.type_vocab_size})")
+
+    # -- the public forward/backward ----------------------------------------------
+    def __call__(self, input_ids, attention_mask=None, token_type_ids=None, output_hidden_states=False,
+                 output_attentions=False, trace=False, **labels):
+        return self.forward(input_ids, attention_mask, token_type_ids, output_hidden_states=output_hidden_states,
+                            output_attentions=output_attentions, trace=trace, **labels)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, output_hidden_states=False,
+                output_attentions=False, trace=False, **labels):
+        ids = self._as_ids(input_ids, "input_ids", self.input_ndim)
+        am = self._as_ids(attention_mask, "attention_mask", self.input_ndim)
+        tt = self._as_ids(token_type_ids, "token_type_ids", self.input_ndim)
+        ids2, am2, tt2 = ids, am, tt
+        if self.input_ndim == 3:  # multiple choice: fold the choices into the batch
+            ids2 = ids.reshape(-1, ids.shape[-1])
+            am2 = am.reshape(-1, am.shape[-1]) if am is not None else None
+            tt2 = tt.reshape(-1, tt.shape[-1]) if tt is not None else None
+        self._check_inputs(ids2, am2, tt2)
+        unknown = set(labels) - set(self.label_names)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unexpected label argument(s) {sorted(unknown)}; "
+                            f"it takes {list(self.label_names) or 'none'}")
+        self._cache = None          # the last pass's activations go before this pass makes its own
+        seq, pooled, bcache = self._backbone_forward(ids2, am2, tt2)
+        tr = backbone_trace(bcache, self.params, self.base_prefix) if trace else None
+        out = ModelOutput()
+        out, hcache = self._head_forward(out, seq, pooled, ids.shape, labels, tr)
+        if output_hidden_states:   # one per applied ALBERT layer, as HF (transformers 5)
+            out["hidden_states"] = (bcache.encoder.hidden,) + tuple(lc.y for lc in bcache.encoder.layers)
+        if output_attentions:
+            out["attentions"] = tuple(lc.attention.probs for lc in bcache.encoder.layers)
+        self._cache = (bcache, hcache, "loss" in out)
+        self.trace = tr
+        self.trace_grads = None
+        return out
+
+    def _backbone_forward(self, input_ids, attention_mask, token_type_ids):
+        """input_ids (B, T) -> seq (B, T, H), pooled (B, H) or None, BackboneCache."""
+        cfg, P, xp, p = self.config, self.params, self.xp, self.base_prefix
+        B, T = input_ids.shape
+        if attention_mask is None:
+            attention_mask = xp.ones((B, T), dtype=xp.int64)
+        if token_type_ids is None:
+            token_type_ids = xp.zeros((B, T), dtype=xp.int64)
+        h, c_emb = embeddings_forward(P, p, cfg, input_ids, token_type_ids, self._rng, self.training)   # (B, T, H)
+        seq, c_enc = encoder_forward(P, p, cfg, h, attention_mask, self._rng, self.training)            # (B, T, H)
+        pooled, c_pool = pooler_forward(P, p, seq) if self.add_pooler else (None, None)                 # (B, H)
+        return seq, pooled, BackboneCache(c_emb, c_enc, c_pool)
+
+    def _backbone_backward(self, dseq, dpooled, cache: BackboneCache, tgrads=None):
+        """Gradients of the backbone, added into self._grads."""
+        G, p = self._ensure_grads(), self.base_prefix
+        if dpooled is not None:
+            dseq = pooler_backward(dpooled, cache.pooler, G, p, dseq)
+        if tgrads is not None:
+            tgrads["last_hidden_state"] = dseq
+        dh = encoder_backward(dseq, cache.encoder, G, self.config, tgrads)
+        embeddings_backward(dh, cache.embeddings, G, p, self.config, tgrads)
+
+    @property
+    def backbone_cache(self) -> Optional[BackboneCache]:
+        """The BackboneCache of the last forward pass (what backward() will use), or None."""
+        return None if self._cache is None else self._cache[0]
+
+    def backward(self, **upstream):
+        """Gradients of the last forward pass's loss (or, with no loss, of
+        sum(output * upstream) for the upstream arrays given by output name),
+        added into self.grads(). Call zero_grad() to start afresh."""
+        if self._cache is None:
+            raise RuntimeError("backward() needs a forward pass first")
+        bcache, hcache, has_loss = self._cache
+        if not has_loss and not upstream:
+            raise RuntimeError("the last forward pass had no labels, so there is no loss to differentiate; "
+                               "pass labels, or upstream gradients by output name")
+        up = {k: backend.to_device(backend.numpy.asarray(backend.to_numpy(v)), self.device).astype(self.dtype)
+              for k, v in upstream.items()}
+        tg = {} if self.trace is not None else None
+        self._ensure_grads()
+        dseq, dpooled = self._head_backward(hcache, up, tg)
+        self._backbone_backward(dseq, dpooled, bcache, tg)
+        self.trace_grads = tg
+        return self
+
+    # -- defaults for the backbone alone; heads override ---------------------------
+    input_ndim = 2
+    label_names: Tuple[str, ...] = ()
+
+    def _head_forward(self, out, seq, pooled, shape, labels, trace):
+        out["last_hidden_state"] = seq
+        out["pooler_output"] = pooled
+        return out, None
+
+    def _head_backward(self, hcache, up, tgrads):
+        unknown = set(up) - {"last_hidden_state", "pooler_output"}
+        if unknown:
+            raise TypeError(f"unknown upstream gradient(s) {sorted(unknown)}")
+        return up.get("last_hidden_state"), up.get("pooler_output")
+
+    # -- files -------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, name_or_path, dtype="float32", device="cpu", **config_overrides):
+        """A checkpoint directory, or a name hub.resolve knows (released ALBERTs, the bundled model)."""
+        return load_pretrained(cls, resolve(name_or_path), dtype=dtype, device=device, **config_overrides)
+
+    def save_pretrained(self, path, dtype=None):
+        save_pretrained(self, path, dtype=dtype)
+
+    def load_state_dict(self, state: Dict[str, object], strict: bool = True):
+        load_state_dict_into(self, state, strict=strict)
+        return self
+
+    def save_trace(self, path):
+        """Every named activation (and, after backward(), its gradient) to one .npz:
+        keys 'act/<name>' and 'grad/<name>' (see docs in trace.py)."""
+        save_trace(self, path)
+
+    def __repr__(self):
+        c = self.config
+        return (f"{type(self).__name__}(L={c.num_hidden_layers}, G={c.num_hidden_groups}, "
+                f"inner={c.inner_group_num}, E={c.embedding_size}, H={c.hidden_size}, "
+                f"NH={c.num_attention_heads}, I={c.intermediate_size}, V={c.vocab_size}, "
+                f"share={c.share_type}, ln={c.ln_type}, params={self.num_parameters():,}, "
+                f"dtype={self.dtype.name}, device={self.device})")
+
+
+class AlbertModel(AlbertPreTrainedModel):
+    """The bare backbone. Its own state dict has no 'albert.' prefix, as in HF."""
+    base_prefix = ""
+
+    def __init__(self, config, seed=0, dtype="float32", device="cpu", add_pooling_layer=True):
+        self.add_pooler = add_pooling_layer
+        super().__init__(config, seed=seed, dtype=dtype, device=device)
