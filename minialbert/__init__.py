@@ -1,5 +1,6 @@
 """minialbert: a readable ALBERT (Lan et al., 2019) in NumPy with a hand-written
 backward pass for every op, and the same code on CUDA through CuPy."""
+from .version import __version__
 from .config import AlbertConfig, preset, PRESET_NAMES
 from .model import (MODEL_CLASSES, AlbertForMaskedLM, AlbertForMultipleChoice, AlbertForPreTraining,
                     AlbertForQuestionAnswering, AlbertForSequenceClassification, AlbertForTokenClassification,
@@ -11,7 +12,6 @@ from .optim import LAMB, AdamW
 from .training import PretrainingDataConfig, iter_examples, mask_tokens
 from . import backend
 
-__version__ = "0.1.0"
 
 __all__ = ["AlbertConfig", "preset", "PRESET_NAMES", "AlbertModel", "AlbertPreTrainedModel", "count_parameters",
            "AlbertForMaskedLM", "AlbertForPreTraining", "AlbertForSequenceClassification",

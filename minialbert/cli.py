@@ -1,12 +1,15 @@
 """The `minialbert` command line (also `python -m minialbert`).
 
 Every user error (a bad path, a corrupt file, a text that does not fit) ends in
-one line on stderr and a non-zero exit, never a traceback.
+one line on stderr and a non-zero exit, never a traceback; an unexpected error too
+(`--debug` shows its traceback). Output cut short by the reader (`| head`) ends quietly.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -18,7 +21,9 @@ from .io import CheckpointError
 from .model.trace import save_trace
 from .pipeline import FillMaskError, pipeline
 from .tokenization import load_tokenizer
+from .version import __version__
 from .training.finetune import FinetuneConfig, finetune
+from .training.checkpoints import latest_checkpoint
 from .training.pretrain import TrainConfig, pretrain
 
 EXIT_USER_ERROR = 2
@@ -31,7 +36,10 @@ class UserError(Exception):
 def cmd_trace(args):
     model = load_model(args.model, dtype=args.dtype)
     if args.ids:
-        ids = backend.numpy.array([[int(t) for t in args.ids.replace(",", " ").split()]])
+        parts = args.ids.replace(",", " ").split()
+        if not parts or not all(t.isdigit() for t in parts):
+            raise UserError(f"--ids {args.ids!r}: expected token ids, non-negative integers separated by commas")
+        ids = backend.numpy.array([[int(t) for t in parts]])
     else:
         if not args.text:
             raise UserError("give --text (with a tokenizer in the model folder or --tokenizer) or --ids")
@@ -55,14 +63,29 @@ def cmd_trace(args):
 
 
 def _read_texts(args):
-    texts = list(args.text)
-    if not texts:
-        if sys.stdin is None or sys.stdin.isatty():
-            raise UserError("give one or more texts with [MASK], or pipe them in, one per line")
-        texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
-        if not texts:
-            raise UserError("no text on standard input")
-    return texts
+    """The texts: the arguments, or standard input read lazily (one text a line, blank lines skipped)."""
+    if args.text:
+        return list(args.text)
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UserError("give one or more texts with [MASK], or pipe them in, one per line")
+    return (line.rstrip("\n") for line in sys.stdin if line.strip())
+
+
+def _print_table(text, res):
+    per_mask = res if res and isinstance(res[0], list) else [res]
+    print(text)
+    for m, preds in enumerate(per_mask):
+        if len(per_mask) > 1:
+            print(f"  [MASK] #{m + 1} of {len(per_mask)}")
+        print(f"  {'rank':>4}  {'score':>8}  {'token':>6}  {'token_str':<16} sequence")
+        for r, p in enumerate(preds, 1):
+            seq = p["sequence"]
+            if len(per_mask) > 1:   # several masks: HF's string keeps [CLS]/[SEP] and glues [MASK] on; the
+                # table shows this mask's word with the others as a spaced " [MASK] " (the JSON keeps HF's string)
+                seq = seq.replace("[CLS]", " ").replace("[SEP]", " ")
+                seq = " ".join(re.sub(r"\[MASK\]", " [MASK] ", seq).split())
+            print(f"  {r:>4}  {p['score']:8.4f}  {p['token']:>6}  {p['token_str']:<16} {seq}")
+    print()
 
 
 def cmd_fill_mask(args):
@@ -74,25 +97,24 @@ def cmd_fill_mask(args):
         print(f"minialbert: no --model given, using the bundled {DEFAULT_MODEL_NAME}: {default_model_summary()}. "
               "For a released ALBERT: `minialbert download albert-base-v2`, then --model albert-base-v2 "
               "(--quiet hides this line).", file=sys.stderr)
-    fill = pipeline("fill-mask", model=args.model, tokenizer=args.tokenizer, device=args.device, top_k=args.top_k)
+    fill = pipeline("fill-mask", model=args.model, tokenizer=args.tokenizer, device=args.device, top_k=args.top_k,
+                    batch_size=args.batch_size)
     texts = _read_texts(args)
-    try:
-        results = fill(texts, truncate=args.truncate)
-    except FillMaskError as e:
-        raise UserError(str(e))
-    if args.json:
-        print(json.dumps(results[0] if len(texts) == 1 else results, ensure_ascii=False, indent=1))
+    if args.json and isinstance(texts, list) and len(texts) == 1:
+        print(json.dumps(fill(texts[0], truncate=args.truncate), ensure_ascii=False, indent=1))
         return
-    for text, res in zip(texts, results):
-        per_mask = res if res and isinstance(res[0], list) else [res]
-        print(text)
-        for m, preds in enumerate(per_mask):
-            if len(per_mask) > 1:
-                print(f"  [MASK] #{m + 1}")
-            print(f"  {'rank':>4}  {'score':>8}  {'token':>6}  {'token_str':<16} sequence")
-            for r, p in enumerate(preds, 1):
-                print(f"  {r:>4}  {p['score']:8.4f}  {p['token']:>6}  {p['token_str']:<16} {p['sequence']}")
-        print()
+    n = 0
+    for text, res in fill.iter_results(texts, truncate=args.truncate):   # printed as each micro-batch ends
+        if args.json:   # one JSON array of results, written item by item
+            print(("[" if n == 0 else ",") + json.dumps(res, ensure_ascii=False))
+        else:
+            _print_table(text, res)
+        n += 1
+        sys.stdout.flush()
+    if n == 0:
+        raise UserError("no text on standard input")
+    if args.json:
+        print("]")
 
 
 def cmd_download(args):
@@ -109,8 +131,6 @@ def cmd_convert(args):
 def cmd_pretrain(args):
     if not Path(args.corpus).exists():
         raise UserError(f"--corpus {args.corpus}: no such file")
-    if args.resume and not (Path(args.out) / "checkpoint" / "trainer_state.json").exists():
-        raise UserError(f"--resume: no checkpoint in {Path(args.out) / 'checkpoint'}")
     cfg = AlbertConfig.from_json_file(args.config)
     tc = TrainConfig(corpus=args.corpus, out=args.out, eval_corpus=args.eval_corpus, steps=args.steps,
                      batch_size=args.batch_size, grad_accum=args.grad_accum, max_seq_length=args.seq_len,
@@ -118,11 +138,11 @@ def cmd_pretrain(args):
                      warmup_steps=args.warmup, weight_decay=args.weight_decay, clip_norm=args.clip_norm,
                      eval_every=args.eval_every, eval_batches=args.eval_batches, save_every=args.save_every,
                      seed=args.seed, device=args.device, tokenizer=args.tokenizer, position_init=args.position_init)
-    model, history, evals = pretrain(cfg, tc, resume=args.resume, stop_after=args.stop_at)
+    model, history, evals = pretrain(cfg, tc, resume=args.resume, stop_after=args.stop_at, overwrite=args.overwrite)
     last = evals[-1] if evals else {}
     print(f"done: {len(history)} steps, final loss {history[-1]['loss']:.4f}"
           + (f", held-out MLM acc {last['mlm_accuracy']:.3f}, SOP acc {last['sop_accuracy']:.3f}" if last else "")
-          + f"; checkpoint in {Path(args.out) / 'checkpoint'}")
+          + f"; checkpoint in {latest_checkpoint(args.out)}")
 
 
 def cmd_finetune(args):
@@ -134,6 +154,16 @@ def cmd_finetune(args):
           + f"; model in {args.out}")
 
 
+class _Help(argparse.HelpFormatter):
+    """--help shows each option's default (where it has one worth showing)."""
+
+    def _get_help_string(self, action):
+        h = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in h and action.option_strings:
+            h += (" " if h else "") + "(default: %(default)s)"
+        return h
+
+
 def _default(dc, name):
     """A dataclass field's default: the CLI takes every default from the config dataclasses (one source)."""
     return dc.__dataclass_fields__[name].default
@@ -141,8 +171,17 @@ def _default(dc, name):
 
 def build_parser():
     T, F = TrainConfig, FinetuneConfig
-    ap = argparse.ArgumentParser(prog="minialbert", description="ALBERT in NumPy: fill-mask, tracing, checkpoints")
-    sub = ap.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
+    ap = argparse.ArgumentParser(prog="minialbert", description="ALBERT in NumPy: fill-mask, tracing, checkpoints",
+                                 formatter_class=_Help, parents=[common])
+    ap.add_argument("--version", action="version", version=f"minialbert {__version__}")
+    subparsers = ap.add_subparsers(dest="command", required=True)
+
+    class sub:  # every subcommand shows its defaults in --help and takes --debug
+        @staticmethod
+        def add_parser(name, **k):
+            return subparsers.add_parser(name, formatter_class=_Help, parents=[common], **k)
 
     t = sub.add_parser("trace", help="save every intermediate activation (and its gradient) to one .npz")
     t.add_argument("--model", required=True, help="checkpoint directory")
@@ -165,13 +204,14 @@ def build_parser():
     f.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     f.add_argument("--truncate", action="store_true", help="cut texts longer than the model takes")
     f.add_argument("--quiet", action="store_true", help="no note on stderr about the bundled model")
+    f.add_argument("--batch-size", type=int, default=8, help="texts per forward pass (bounds the memory)")
     f.set_defaults(func=cmd_fill_mask)
 
     p = sub.add_parser("pretrain", help="pretrain (MLM + SOP) from a plain-text corpus")
     p.add_argument("--corpus", required=True, help="one sentence/paragraph a line, blank line between documents")
     p.add_argument("--eval-corpus", help="held-out text for MLM/SOP accuracy")
     p.add_argument("--config", required=True, help="model config.json")
-    p.add_argument("--out", required=True, help="output directory (checkpoint/, loss.png)")
+    p.add_argument("--out", required=True, help="output directory (checkpoints/, LATEST, loss.png)")
     p.add_argument("--tokenizer", help="spiece.model (default: the bundled model's, the official ALBERT 30k vocabulary)")
     p.add_argument("--steps", type=int, default=_default(T, "steps"))
     p.add_argument("--batch-size", type=int, default=_default(T, "batch_size"))
@@ -191,7 +231,8 @@ def build_parser():
                    help="initial position embeddings (still learned): N(0, initializer_range) as HF, or "
                         "sinusoids of the same scale (gives attention a relative-position signal from step 0)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint in OUT")
+    p.add_argument("--overwrite", action="store_true", help="start afresh in an OUT that already holds a run")
     p.add_argument("--stop-at", type=int, metavar="STEP",
                    help="save and stop at STEP as if interrupted (the schedule is still --steps'); "
                         "continue with --resume, e.g. to split a long run across sessions")
@@ -221,18 +262,44 @@ def build_parser():
     c.add_argument("dst", help="output directory")
     c.add_argument("--model-class", default=None, help="e.g. AlbertForPreTraining (default: from the checkpoint)")
     c.set_defaults(func=cmd_convert)
+    for parser in [ap, *subparsers.choices.values()]:
+        for action in parser._actions:
+            if action.help is None and action.option_strings and action.default not in (None, False):
+                action.help = "default: %(default)s"
     return ap
+
+
+EXPECTED_ERRORS = (UserError, CheckpointError, OSError, ValueError, RuntimeError, FloatingPointError, TypeError)
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return text if text else type(e).__name__
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (UserError, CheckpointError, FileNotFoundError, ValueError, RuntimeError) as e:
-        print(f"minialbert {args.command}: error: {e}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`minialbert fill-mask ... | head`): stop quietly, as Unix tools do.
+        # Point stdout at /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141                                           # 128 + SIGPIPE
     except KeyboardInterrupt:
         return 130
+    except EXPECTED_ERRORS as e:
+        if args.debug:
+            raise
+        print(f"minialbert {args.command}: error: {_one_line(e)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except Exception as e:          # the last resort: still one line, and the way to see more
+        if args.debug:
+            raise
+        print(f"minialbert {args.command}: error: unexpected {type(e).__name__}: {_one_line(e)} "
+              "(run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_USER_ERROR
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -21,6 +22,17 @@ SHARE_TYPES = ("all", "attention", "ffn", "none")
 LN_TYPES = ("postln", "preln")
 EMBEDDING_LAYOUTS = ("albert", "albert_zh")
 PROBLEM_TYPES = (None, "regression", "single_label_classification", "multi_label_classification")
+
+
+# Integer fields: (smallest, largest) accepted. The upper bounds are far above every released ALBERT
+# (xxlarge: H 4096, I 16384, 12 layers; V 30,000 or 21,128) and below sizes that cannot be run.
+_INT_LIMITS = {
+    "vocab_size": (1, 2_000_000), "embedding_size": (1, 65_536), "hidden_size": (1, 65_536),
+    "num_hidden_layers": (1, 1_024), "num_hidden_groups": (1, 1_024), "num_attention_heads": (1, 4_096),
+    "intermediate_size": (1, 262_144), "inner_group_num": (1, 64), "max_position_embeddings": (1, 131_072),
+    "type_vocab_size": (1, 1_024), "pad_token_id": (-1, 2_000_000), "bos_token_id": (-1, 2_000_000),
+    "eos_token_id": (-1, 2_000_000), "num_labels": (1, 1_000_000),
+}
 
 
 @dataclass
@@ -67,6 +79,32 @@ class AlbertConfig:
 
     # ------------------------------------------------------------------ checks
     def validate(self):
+        """Types, ranges and sizes, checked once at construction: a bad config.json is one clear error
+        naming the field, before any array is made (a shared layer makes 10^7 layers cheap to load and
+        endless to run; a huge vocabulary would allocate gigabytes from a 1 KB file)."""
+        def fail(name, expected):
+            raise ValueError(f"config field {name} = {getattr(self, name)!r}: expected {expected}")
+        for name, (lo, hi) in _INT_LIMITS.items():
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int):
+                fail(name, f"an integer from {lo} to {hi:,}")
+            if not lo <= v <= hi:
+                fail(name, f"an integer from {lo} to {hi:,}")
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout_prob"):
+            v = getattr(self, name)
+            if v is None and name == "classifier_dropout_prob":
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v < 1.0:
+                fail(name, "a number in [0, 1)")
+        for name in ("initializer_range", "layer_norm_eps"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                fail(name, "a finite number > 0")
+        for name in ("hidden_act", "share_type", "ln_type", "embedding_layout", "position_embedding_type"):
+            if not isinstance(getattr(self, name), str):
+                fail(name, "a string")
+        if self.id2label is not None and not isinstance(self.id2label, dict):
+            fail("id2label", "an object {index: label}")
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not a multiple of "
                              f"num_attention_heads {self.num_attention_heads}")
@@ -86,10 +124,6 @@ class AlbertConfig:
                 "(the one every released ALBERT uses) is implemented")
         if not 1 <= self.num_hidden_groups <= self.num_hidden_layers:
             raise ValueError(f"num_hidden_groups {self.num_hidden_groups} must be in 1..num_hidden_layers")
-        for name in ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers",
-                     "intermediate_size", "inner_group_num", "max_position_embeddings", "type_vocab_size"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
     # ------------------------------------------------------------ derived
     @property
@@ -109,6 +143,8 @@ class AlbertConfig:
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "AlbertConfig":
         """From an HF config.json or a Google albert_config.json dict."""
+        if not isinstance(d, dict):
+            raise ValueError(f"a config must be a JSON object {{field: value}}, got {type(d).__name__}")
         d = dict(d)
         known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
         google = "model_type" not in d and "architectures" not in d
@@ -116,7 +152,12 @@ class AlbertConfig:
             # Google's modeling.py `gelu` is the tanh approximation, i.e. HF's gelu_new.
             d["hidden_act"] = "gelu_new"
         if "id2label" in d and d["id2label"] is not None:
-            d["id2label"] = {int(k): v for k, v in d["id2label"].items()}
+            if not isinstance(d["id2label"], dict):
+                raise ValueError(f"config field id2label = {d['id2label']!r}: expected an object {{index: label}}")
+            try:
+                d["id2label"] = {int(k): v for k, v in d["id2label"].items()}
+            except ValueError:
+                raise ValueError(f"config field id2label: keys must be integers, got {list(d['id2label'])[:3]}") from None
             d.setdefault("num_labels", len(d["id2label"]))
         kwargs = {k: v for k, v in d.items() if k in known}
         extra = {k: v for k, v in d.items() if k not in known and k != "extra"}
@@ -127,11 +168,17 @@ class AlbertConfig:
     @classmethod
     def from_json_file(cls, path) -> "AlbertConfig":
         path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: " + ("no such file" if not path.exists() else "not a regular file"))
+        if path.stat().st_size > 1_000_000:
+            raise ValueError(f"{path}: {path.stat().st_size:,} bytes is not a config file")
         try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
+            d = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+            return cls.from_dict(d)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ValueError(f"{path}: not valid JSON ({e})") from None
-        return cls.from_dict(d)
+        except (ValueError, TypeError, NotImplementedError) as e:
+            raise ValueError(f"{path}: {e}") from None
 
     @classmethod
     def from_pretrained(cls, path) -> "AlbertConfig":
@@ -159,6 +206,10 @@ class AlbertConfig:
 
     def replace(self, **changes) -> "AlbertConfig":
         return dataclasses.replace(self, **changes)
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a valid number in a config")
 
 
 # Presets: the released shapes (google-research/albert configs). v1 and v2 share

@@ -9,11 +9,12 @@ text: one such list per mask. Several texts: one result per text.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Union
+from typing import Iterable, Iterator, List, Optional, Sequence, Union
 
 from . import backend
 from .hub import default_model_path, resolve
 from .model import AlbertForMaskedLM
+from .ops.losses import IGNORE_INDEX
 from .tokenization import load_tokenizer
 
 np = backend.numpy  # host side: token ids in, python floats out
@@ -24,10 +25,23 @@ class FillMaskError(ValueError):
 
 
 class FillMaskPipeline:
-    def __init__(self, model, tokenizer, top_k: int = 5):
+    def __init__(self, model, tokenizer, top_k: int = 5, batch_size: int = 8):
         self.model = model.eval()
         self.tokenizer = tokenizer
-        self.top_k = top_k
+        self.top_k = self._check_top_k(top_k)
+        self.batch_size = self._check_batch_size(batch_size)
+
+    def _check_top_k(self, k):
+        V = self.model.config.vocab_size
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= V:
+            raise FillMaskError(f"top_k = {k!r}: expected an integer from 1 to {V} (the vocabulary size)")
+        return int(k)
+
+    @staticmethod
+    def _check_batch_size(n):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise FillMaskError(f"batch_size = {n!r}: expected an integer >= 1")
+        return int(n)
 
     def _encode(self, texts: List[str], truncate: bool):
         tok, limit = self.tokenizer, self.model.config.max_position_embeddings
@@ -52,36 +66,66 @@ class FillMaskPipeline:
             mask[i, :len(r)] = 1
         return ids, mask
 
-    def __call__(self, texts: Union[str, Sequence[str]], top_k: Optional[int] = None, truncate: bool = False):
+    def __call__(self, texts: Union[str, Sequence[str]], top_k: Optional[int] = None, truncate: bool = False,
+                 batch_size: Optional[int] = None):
+        """One result per text (a list of {score, token, token_str, sequence}; one such list per
+        [MASK] when a text has several), as HF's pipeline returns them."""
         single = isinstance(texts, str)
-        texts = [texts] if single else list(texts)
-        if not texts:
-            return []
-        k = top_k or self.top_k
-        tok = self.tokenizer
-        ids, mask = self._encode(texts, truncate)
-        logits = self.model(ids, attention_mask=mask)["logits"]                 # (B, T, V)
-        results = []
+        results = [r for _, r in self.iter_results([texts] if single else texts, top_k, truncate, batch_size)]
+        return results[0] if single else results
+
+    def iter_results(self, texts: Iterable[str], top_k: Optional[int] = None, truncate: bool = False,
+                     batch_size: Optional[int] = None) -> Iterator:
+        """(text, result) pairs, the results of __call__, yielded as each micro-batch of `batch_size` texts
+        finishes: memory stays bounded by one micro-batch whatever the number of texts (the CLI streams them)."""
+        k = self.top_k if top_k is None else self._check_top_k(top_k)
+        n = self.batch_size if batch_size is None else self._check_batch_size(batch_size)
+        chunk = []
+        for text in texts:
+            chunk.append(text)
+            if len(chunk) == n:
+                yield from zip(chunk, self._run(chunk, k, truncate))
+                chunk = []
+        if chunk:
+            yield from zip(chunk, self._run(chunk, k, truncate))
+
+    def _run(self, texts: List[str], k: int, truncate: bool) -> List:
+        tok, model = self.tokenizer, self.model
+        ids, mask = self._encode(texts, truncate)                                # (B, T)
+        # The MLM head (and its V-wide decoder) runs only at the [MASK] positions: logits (N, V), not
+        # (B, T, V). The head's labelled-only mode does exactly that; the labels mark the masks.
+        at_mask = (ids == tok.mask_token_id) & (mask == 1)                       # (B, T)
+        labels = np.where(at_mask, ids, IGNORE_INDEX)
+        saved = model.mlm_labelled_only
+        model.mlm_labelled_only = True
+        try:
+            logits = backend.to_numpy(model(ids, attention_mask=mask, labels=labels)["logits"])   # (N, V)
+        finally:
+            model.mlm_labelled_only = saved
+            model.forget_cache()
+        z = logits.astype(np.float64)                                            # softmax in float64: exact ranks
+        p = np.exp(z - z.max(axis=-1, keepdims=True))
+        p /= p.sum(axis=-1, keepdims=True)
+        results, n = [], 0
         for b in range(len(texts)):
             row = ids[b][mask[b] == 1]
             positions = np.nonzero(row == tok.mask_token_id)[0]
             per_mask = []
             for pos in positions:
-                z = backend.to_numpy(logits[b, pos]).astype(np.float64)       # softmax in float64: exact ranks
-                p = np.exp(z - z.max())
-                p /= p.sum()
-                top = np.argsort(-p, kind="stable")[:k]
+                pr = p[n]
+                n += 1
+                top = np.argsort(-pr, kind="stable")[:k]
                 preds = []
                 for t in top:
                     filled = row.copy()
                     filled[pos] = t
                     # As HF: with one mask the sequence drops special tokens; with several it keeps them.
                     seq = tok.decode(filled.tolist(), skip_special_tokens=len(positions) == 1)
-                    preds.append({"score": float(p[t]), "token": int(t),
+                    preds.append({"score": float(pr[t]), "token": int(t),
                                   "token_str": tok.decode([int(t)]), "sequence": seq})
                 per_mask.append(preds)
             results.append(per_mask[0] if len(per_mask) == 1 else per_mask)
-        return results[0] if single else results
+        return results
 
 
 def load_model_and_tokenizer(name_or_path=None, device="cpu", dtype="float32", tokenizer=None):
@@ -96,8 +140,10 @@ def _is_path(x) -> bool:
     return isinstance(x, (str, bytes)) or hasattr(x, "__fspath__")
 
 
-def pipeline(task: str, model=None, tokenizer=None, device: str = "cpu", top_k: int = 5, dtype="float32"):
-    """model and tokenizer: objects, or paths / released names (as HF's pipeline takes them)."""
+def pipeline(task: str, model=None, tokenizer=None, device: str = "cpu", top_k: int = 5, dtype="float32",
+             batch_size: int = 8):
+    """model and tokenizer: objects, or paths / released names (as HF's pipeline takes them).
+    batch_size: texts per forward pass (memory is bounded by one such micro-batch)."""
     if task != "fill-mask":
         raise ValueError(f"unknown task {task!r}; minialbert's pipeline does 'fill-mask'")
     if _is_path(tokenizer):
@@ -106,4 +152,4 @@ def pipeline(task: str, model=None, tokenizer=None, device: str = "cpu", top_k: 
         model, tokenizer = load_model_and_tokenizer(model, device=device, dtype=dtype, tokenizer=tokenizer)
     elif tokenizer is None:
         raise ValueError("pass a tokenizer along with a model object")
-    return FillMaskPipeline(model, tokenizer, top_k=top_k)
+    return FillMaskPipeline(model, tokenizer, top_k=top_k, batch_size=batch_size)

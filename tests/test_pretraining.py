@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from minialbert.config import AlbertConfig
+from minialbert.hub import default_model_path
+from minialbert.training.checkpoints import latest_checkpoint
 from minialbert.training.pretrain import TrainConfig, pretrain
-from conftest import shared_dir
 
-SPM = shared_dir() / "albert-vocab" / "spiece.model"
-pytestmark = pytest.mark.skipif(not SPM.exists(), reason=f"official vocabulary not found at {SPM}")
+SPM = default_model_path() / "spiece.model"      # the official ALBERT 30k vocabulary, shipped in the package
 
 TEXT = """the cat sat on the mat and looked at the dog .
 the dog sat on the rug and looked at the cat .
@@ -46,7 +46,7 @@ def test_loss_falls(tmp_path):
     last = np.mean([h["loss"] for h in history[-5:]])
     # from ~ln(30000) + ln 2 = 11 at the start; a repetitive corpus is learnt fast
     assert first > 10 and last < first - 3, (first, last)
-    assert (tmp_path / "a" / "checkpoint" / "model.safetensors").exists()
+    assert (latest_checkpoint(tmp_path / "a") / "model.safetensors").exists()
     assert (tmp_path / "a" / "loss.png").stat().st_size > 10_000    # the loss-curve plot
 
 
@@ -55,11 +55,11 @@ def test_resume_equals_uninterrupted(tmp_path, optimizer, accum):
     kw = dict(steps=12, optimizer=optimizer, grad_accum=accum, save_every=5)
     _, full, _ = pretrain(CFG, tc(tmp_path, "full", **kw), progress=False)
     pretrain(CFG, tc(tmp_path, "cut", **kw), progress=False, stop_after=7)     # "interrupted" after step 7
-    state = json.loads((tmp_path / "cut" / "checkpoint" / "trainer_state.json").read_text())
+    state = json.loads((latest_checkpoint(tmp_path / "cut") / "trainer_state.json").read_text())
     assert state["step"] == 7
     model, resumed, _ = pretrain(CFG, tc(tmp_path, "cut", **kw), resume=True, progress=False)
     assert [h["loss"] for h in resumed] == [h["loss"] for h in full]           # exact floats
-    assert not (tmp_path / "cut" / "checkpoint.tmp").exists()
+    assert not list((tmp_path / "cut" / "checkpoints").glob(".partial-*"))
 
 
 def test_model_learns_to_use_context():
@@ -130,10 +130,10 @@ def test_cli_stop_at_then_resume_equals_uninterrupted(tmp_path, capsys):
             "--max-predictions", "8", "--optimizer", "adamw", "--lr", "3e-3", "--warmup", "4",
             "--eval-every", "0", "--save-every", "0", "--seed", "3"]
     assert main(args + ["--stop-at", "6"]) in (None, 0)
-    state = json.loads((tmp_path / "cli" / "checkpoint" / "trainer_state.json").read_text())
+    state = json.loads((latest_checkpoint(tmp_path / "cli") / "trainer_state.json").read_text())
     assert state["step"] == 6
     assert main(args + ["--resume", "--stop-at", "6"]) == 2          # already there: one-line error
     assert "the run is at step 6" in capsys.readouterr().err
     assert main(args + ["--resume"]) in (None, 0)
-    state = json.loads((tmp_path / "cli" / "checkpoint" / "trainer_state.json").read_text())
+    state = json.loads((latest_checkpoint(tmp_path / "cli") / "trainer_state.json").read_text())
     assert [h["loss"] for h in state["history"]] == [h["loss"] for h in full]

@@ -282,9 +282,55 @@ def test_whitelisted_functions_validate_their_arguments(tmp_path, value, match):
 def test_stand_ins_cannot_be_modified_by_build(tmp_path, state):
     """BUILD (set attributes) on a whitelisted stand-in fails; it would otherwise change it for later files."""
     pkl = b"\x80\x02" + glob("torch", "FloatStorage") + state + b"b."
-    with pytest.raises(CheckpointError, match="corrupt"):
+    with pytest.raises(CheckpointError, match="refusing BUILD"):
         read_torch_bin(write_zip(tmp_path / "build.bin", pkl, {}))
     assert np.array_equal(read_torch_bin(BIN / "zip.bin")["f32"], EXPECTED["f32"])
+
+
+def test_whitelisted_functions_cannot_be_changed_by_build(tmp_path):
+    """BUILD with slot state on a whitelisted reconstruction function would setattr it (its
+    __defaults__ say requires_grad, hooks...) for every later load in the process: refused, and a
+    legitimate file still loads afterwards."""
+    slots = b"N}" + text("__defaults__") + tup(num(1), num(2)) + b"s\x86"        # (None, {slot: value})
+    pkl = b"\x80\x02" + glob("torch._utils", "_rebuild_tensor_v2") + slots + b"b."
+    with pytest.raises(CheckpointError, match="refusing BUILD on a function"):
+        read_torch_bin(write_zip(tmp_path / "build.bin", pkl, {}))
+    import minialbert.io.torch_bin as tb
+    assert tb._rebuild_tensor_v2.__defaults__ == (False, None, None)
+    # a dict's BUILD (torch writes it only for the state dict's _metadata) with anything else: refused
+    pkl = b"\x80\x02" + call(glob("collections", "OrderedDict")) + b"}" + text("clear") + num(1) + b"sb."
+    with pytest.raises(CheckpointError, match="refusing BUILD on a OrderedDict"):
+        read_torch_bin(write_zip(tmp_path / "build2.bin", pkl, {}))
+    assert np.array_equal(read_torch_bin(BIN / "zip.bin")["f32"], EXPECTED["f32"])
+
+
+def test_many_small_broadcast_views_are_capped_together(tmp_path):
+    """Each view alone is under the cap; together they are far over it: refused before any is made."""
+    side = 8192                                                   # 8192 x 8192 float32 = 256 MiB each
+    entries = {f"w{i}": tensor("0", 1, 0, (side, side), (0, 0)) for i in range(8)}
+    path = write_zip(tmp_path / "views.bin", state_dict(entries), {"0": FLOATS[:1].tobytes()})
+    with pytest.raises(CheckpointError, match="refusing to expand"):
+        read_torch_bin(path)
+
+
+def test_compressed_members_are_refused(tmp_path):
+    path = tmp_path / "deflate.bin"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("archive/data.pkl", state_dict({"w": tensor("0", 4, 0, (4,), (1,))}))
+        zf.writestr("archive/data/0", bytes(1 << 20))              # 1 MiB of zeros, deflates to ~1 KB
+    with pytest.raises(CheckpointError, match="compressed"):
+        read_torch_bin(path)
+
+
+def test_only_regular_files_are_read(tmp_path):
+    fifo = tmp_path / "pytorch_model.bin"
+    os.mkfifo(fifo)                                               # open() on it would block forever
+    with pytest.raises(CheckpointError, match="not a regular file"):
+        read_torch_bin(fifo)
+    link = tmp_path / "zero.bin"
+    link.symlink_to("/dev/zero")                                  # reading it would never end
+    with pytest.raises(CheckpointError, match="not a regular file"):
+        read_torch_bin(link)
 
 
 # ----------------------------------------------------------------------------- corrupt files

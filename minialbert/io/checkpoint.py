@@ -73,9 +73,9 @@ def load_pretrained(cls, path, dtype="float32", device="cpu", **config_overrides
     config, state, source = read_checkpoint(path)
     if config_overrides:
         config = config.replace(**config_overrides)
-    model = cls(config, seed=0, dtype=dtype, device=device)
+    model = cls(config, seed=0, dtype=dtype, device=device, init=False)   # no arrays before the checks
     load_state_dict_into(model, state, strict=False, source=str(source))
-    return model
+    return model.init_missing()
 
 
 def save_pretrained(model, path, dtype=None):

@@ -90,8 +90,8 @@ PROTOCOL_VERSION = 1001  # the legacy format's second pickle
 # Keys under which training checkpoints commonly keep the model's state dict.
 NESTED_KEYS = ("state_dict", "model_state_dict", "model", "module")
 
-# A broadcast view (stride 0) of a small storage can describe a huge tensor;
-# refuse to expand one beyond this many bytes.
+# A broadcast view (stride 0) of a small storage can describe a huge tensor; the bytes that all the
+# tensors of one file would add beyond their storages' own size are capped together, at this.
 _MAX_EXPANDED_BYTES = 1 << 30
 
 
@@ -231,8 +231,26 @@ def _text(x):
     return x.decode("ascii") if isinstance(x, bytes) else x
 
 
-class _TorchUnpickler(pickle.Unpickler):
-    """An unpickler that knows only the names in _ALLOWED and records the storages it meets."""
+def _load_build(self):
+    """BUILD (set an object's state) only where torch writes it: the state dict's OrderedDict getting its
+    `_metadata` attribute. Anything else could change a whitelisted function for the rest of the process
+    (slot state: setattr(_rebuild_tensor_v2, "__defaults__", ...)) or empty a dict; refused."""
+    state = self.stack.pop()
+    inst = self.stack[-1]
+    if type(inst) is OrderedDict and isinstance(state, dict) and set(state) <= {"_metadata"}:
+        inst.__dict__.update(state)
+        return
+    raise _BadFile(f"refusing BUILD on a {type(inst).__name__} (torch writes BUILD only for a state dict's "
+                   "_metadata)")
+
+
+class _TorchUnpickler(pickle._Unpickler):
+    """An unpickler that knows only the names in _ALLOWED, records the storages it meets, and applies
+    BUILD only as torch uses it. (The pure-Python unpickler, so that BUILD can be replaced; the pickle
+    of a state dict holds no tensor data, so its speed does not matter.)"""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+    dispatch[pickle.BUILD[0]] = _load_build
 
     def __init__(self, file, allow=_ALLOWED):
         super().__init__(file, encoding="utf-8")
@@ -287,6 +305,22 @@ def _unpickle(file, allow=_ALLOWED, what="pickle"):
 # ----------------------------------------------------------------------------- tensors
 
 
+def _check_total_size(state) -> None:
+    """Before any tensor is materialised: the bytes the tensors would take, beyond those their
+    storages hold, must stay under _MAX_EXPANDED_BYTES in total (not per tensor: ten broadcast views
+    of one 4-byte storage are ten times one)."""
+    extra = 0
+    for name, t in state.items():
+        count = 1
+        for n in t.size:
+            count *= n
+        want = count * (t.dtype.itemsize or 0)                       # bytes the tensor will take
+        extra += max(0, want - t.storage.numel * (t.storage.dtype.itemsize or 0))
+        if extra > _MAX_EXPANDED_BYTES:
+            raise _BadFile(f"tensor {name!r} (with the tensors before it) is a broadcast view: refusing to expand "
+                           f"them to more than {_MAX_EXPANDED_BYTES >> 20} MiB beyond their storages")
+
+
 def _materialize(name, t: _TensorRef, data: bytes, byteorder: str) -> np.ndarray:
     """Copy tensor ``t`` out of its storage's bytes into a new C-contiguous array."""
     dt = t.dtype
@@ -313,8 +347,6 @@ def _materialize(name, t: _TensorRef, data: bytes, byteorder: str) -> np.ndarray
         if last >= len(flat):
             raise _BadFile(f"tensor {name!r} (offset {t.offset}, size {t.size}, stride {t.stride}) "
                            f"reaches past the end of its storage of {len(flat)} elements")
-        if count > len(flat) and count * file_dtype.itemsize > _MAX_EXPANDED_BYTES:
-            raise _BadFile(f"tensor {name!r} is a broadcast view of {count} elements; refusing to expand it")
         view = np.lib.stride_tricks.as_strided(
             flat[t.offset:], shape=t.size, strides=[d * file_dtype.itemsize for d in t.stride])
         out = np.array(view, dtype=native, order="C", copy=True)  # owns its memory, writable
@@ -372,8 +404,15 @@ def _read_zip(path: Path):
             byteorder = zf.read(prefix + "byteorder").decode("ascii", "replace").strip()
             if byteorder not in ("little", "big"):
                 raise _BadFile(f"unknown byte order {byteorder!r}")
+        for info in zf.infolist():
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise _BadFile(f"member {info.filename!r} is compressed; torch never writes compressed members "
+                               "(refused: it could inflate to any size)")
+        if zf.getinfo(pkl[0]).file_size > 256 << 20:
+            raise _BadFile(f"{pkl[0]} is {zf.getinfo(pkl[0]).file_size:,} bytes: not a state dict's pickle")
         obj, u = _unpickle(io.BytesIO(zf.read(pkl[0])), what=pkl[0])
         state, key = _find_state_dict(obj)
+        _check_total_size(state)
 
         def storage_bytes(k):
             record = f"{prefix}data/{k}"
@@ -417,6 +456,7 @@ def _read_legacy(path: Path, f, size: int):
         raise _BadFile("corrupt list of storage keys")
     keys = [_text(k) for k in keys]
     state, key = _find_state_dict(obj)
+    _check_total_size(state)
 
     needed = {t.storage.key for t in state.values()}
     data = {}
@@ -458,6 +498,8 @@ def read_torch_bin_info(path) -> TorchBinInfo:
     """Like read_torch_bin, and also say which format the file is in and which key held the tensors."""
     path = Path(path)
     error = CheckpointError
+    if not path.is_file():       # a FIFO or /dev/zero behind a symlink would block or never end
+        raise error(f"{path}: cannot read (" + ("no such file" if not path.exists() else "not a regular file") + ")")
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:

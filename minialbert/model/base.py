@@ -35,8 +35,12 @@ class AlbertPreTrainedModel:
     base_prefix = "albert."   # where the backbone's names start in this class's state dict
     add_pooler = True
 
-    def __init__(self, config: AlbertConfig, seed: Optional[int] = 0, dtype="float32", device="cpu"):
+    def __init__(self, config: AlbertConfig, seed: Optional[int] = 0, dtype="float32", device="cpu",
+                 init: bool = True):
+        """init=False makes no arrays yet (from_pretrained checks the checkpoint's names and shapes
+        first, copies its tensors, then initialises only what it lacks: init_missing)."""
         self.config = config
+        self._seed = seed
         self.dtype = backend.resolve_dtype(dtype)
         self.device = backend.normalize_device(device)
         self.xp = backend.get_xp(self.device)
@@ -47,17 +51,45 @@ class AlbertPreTrainedModel:
         self.trace: Optional[Dict[str, object]] = None
         self.trace_grads: Optional[Dict[str, object]] = None
         self.params: Dict[str, object] = OrderedDict()
-        rng = backend.host_rng(seed)
+        if init:
+            self.init_missing()
+
+    def init_missing(self):
+        """HF's initialisation for every parameter not yet in self.params (all of them for a new model):
+        N(0, initializer_range) weights, zero biases, unit LayerNorm scales, a zero padding row. The
+        random draws follow the spec order, so a parameter gets the same values whether or not the
+        others were loaded; they are drawn in row chunks (at most 8 Mi numbers in float64 at a time)
+        and stored in the target dtype."""
+        rng = backend.host_rng(self._seed)
+        np_ = backend.numpy
         for name, shape, init in self.param_specs():
+            present = name in self.params
             if init in ("normal", "embedding"):
-                a = rng.normal(0.0, config.initializer_range, size=shape)
-                if init == "embedding" and 0 <= config.pad_token_id < shape[0]:
-                    a[config.pad_token_id] = 0.0
+                rows = shape[0] if len(shape) > 1 else 1
+                per_row = int(np_.prod(shape)) // max(rows, 1)
+                step = max(1, (8 << 20) // max(per_row, 1))
+                a = None if present else np_.empty(shape, dtype=self.dtype)
+                flat = a.reshape(rows, -1) if a is not None else None
+                for r in range(0, rows, step):
+                    n = min(step, rows - r)
+                    chunk = rng.normal(0.0, self.config.initializer_range, size=(n, per_row))
+                    if flat is not None:
+                        flat[r:r + n] = chunk
+                if present:
+                    continue
+                if init == "embedding" and 0 <= self.config.pad_token_id < shape[0]:
+                    a[self.config.pad_token_id] = 0.0
+            elif present:
+                continue
             elif init == "ones":
-                a = backend.numpy.ones(shape)
+                a = np_.ones(shape, dtype=self.dtype)
             else:
-                a = backend.numpy.zeros(shape)
-            self.params[name] = self.xp.asarray(a.astype(self.dtype))
+                a = np_.zeros(shape, dtype=self.dtype)
+            self.params[name] = self.xp.asarray(a)
+        # the state dict's order: the specs' (loaded and new parameters interleave as the specs say)
+        order = [n for n, _, _ in self.param_specs()]
+        self.params = OrderedDict((n, self.params[n]) for n in order)
+        return self
 
     # -- what each class declares -------------------------------------------------
     def head_specs(self) -> List[Tuple[str, tuple, str]]:
@@ -289,6 +321,6 @@ class AlbertModel(AlbertPreTrainedModel):
     """The bare backbone. Its own state dict has no 'albert.' prefix, as in HF."""
     base_prefix = ""
 
-    def __init__(self, config, seed=0, dtype="float32", device="cpu", add_pooling_layer=True):
+    def __init__(self, config, seed=0, dtype="float32", device="cpu", add_pooling_layer=True, init=True):
         self.add_pooler = add_pooling_layer
-        super().__init__(config, seed=seed, dtype=dtype, device=device)
+        super().__init__(config, seed=seed, dtype=dtype, device=device, init=init)

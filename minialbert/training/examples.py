@@ -137,6 +137,26 @@ def create_examples_from_document(
     return examples
 
 
+MAX_LINE_CHARS = 4096
+
+
+def split_long_line(text: str, limit: int = MAX_LINE_CHARS) -> list[str]:
+    """A line longer than `limit` characters, cut at spaces into pieces of at most `limit` (a space-less
+    run is cut anyway). A corpus line is a segment that SOP may cut at; one 10 MB line would otherwise be
+    one segment of millions of pieces, tokenised for a single example."""
+    if len(text) <= limit:
+        return [text]
+    out = []
+    while len(text) > limit:
+        cut = text.rfind(" ", 0, limit + 1)
+        cut = cut if cut > 0 else limit
+        out.append(text[:cut].strip())
+        text = text[cut:].strip()
+    if text:
+        out.append(text)
+    return [t for t in out if t]
+
+
 def tokenize_line(tokenizer: Any, text: str) -> list[int]:
     """Plain-text line to ids. Uses the tokenizer's plain path when it has one,
     so a literal "[SEP]" or "[MASK]" in the corpus stays ordinary text (as in

@@ -7,18 +7,17 @@ One step: for each of ``grad_accum`` micro-batches, forward + backward (the
 gradients add up in the model's buffers), scale by 1/grad_accum, clip by global
 norm, one LAMB (paper §4.1) or AdamW update with the warmup + decay schedule.
 
-Checkpoints (``OUT/checkpoint/``) hold the model (HF safetensors), the optimiser
-moments, the data stream's position and the loss history, and are replaced
-atomically. Dropout masks are seeded by (seed, step), so no RNG state is needed:
+Checkpoints (``OUT/checkpoints/step-N/``, the newest named in ``OUT/LATEST``; see
+checkpoints.py) hold the model (HF safetensors), the optimiser moments, the data
+stream's position and the loss history, and survive a kill at any instant. Dropout masks are seeded by (seed, step), so no RNG state is needed:
 ``--resume`` continues bit for bit, and the loss curve of an interrupted run
 equals the uninterrupted one exactly.
 """
 from __future__ import annotations
 
-import io
 import json
+import math
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,13 +26,15 @@ from typing import Dict, List, Optional
 from tqdm import tqdm
 
 from .. import backend
-from ..io import atomic_write, load_state_dict_into, read_safetensors, save_pretrained
 from ..config import AlbertConfig
 from ..hub import default_model_path
+from ..io import atomic_write
 from ..model import AlbertForPreTraining
 from ..ops.losses import IGNORE_INDEX
 from ..optim import AdamW, LAMB, clip_grad_norm, scale_grads, warmup_linear_decay
 from ..tokenization import load_tokenizer
+from .checkpoints import (corpus_fingerprint, latest_checkpoint, load_checkpoint, read_state, remove_checkpoints,
+                          save_checkpoint)
 from .masking import PretrainingDataConfig
 from .stream import PretrainingBatches
 
@@ -67,6 +68,49 @@ class TrainConfig:
     tokenizer: Optional[str] = None   # directory or .model file; default: the bundled vocabulary
     position_init: str = "normal"     # normal | sinusoidal (see sinusoidal_positions)
     extra: Dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        """Types and ranges, checked once here (a bad value is one clear line, not a crash at step 1000)."""
+        def need(ok, field_, expected):
+            if not ok:
+                raise ValueError(f"{field_} = {getattr(self, field_)!r}: expected {expected}")
+        for f in ("steps", "batch_size", "grad_accum", "max_seq_length", "max_predictions_per_seq",
+                  "eval_batches"):
+            v = getattr(self, f)
+            need(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f, "an integer >= 1")
+        for f in ("warmup_steps", "eval_every", "save_every", "log_every", "seed"):
+            v = getattr(self, f)
+            need(isinstance(v, int) and not isinstance(v, bool) and v >= 0, f, "an integer >= 0")
+        for f in ("lr", "end_lr", "weight_decay", "clip_norm", "decay_power"):
+            v = getattr(self, f)
+            need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0, f,
+                 "a finite number >= 0")
+        need(self.lr > 0, "lr", "a finite number > 0")
+        need(self.optimizer in ("lamb", "adamw"), "optimizer", "'lamb' or 'adamw'")
+        need(self.position_init in ("normal", "sinusoidal"), "position_init", "'normal' or 'sinusoidal'")
+
+
+# What a resumed run must share with the run that saved the checkpoint: anything else would silently
+# train a different run from the saved state. (--steps may grow; logging and saving cadence may change.)
+RESUME_FIXED = ("batch_size", "grad_accum", "max_seq_length", "max_predictions_per_seq", "optimizer", "seed",
+                "dtype", "position_init")
+
+
+def _check_resume(state: dict, tc: TrainConfig, model_config: AlbertConfig, ck: Path):
+    saved = state.get("train_config", {})
+    diffs = [f"{k} {saved[k]!r} -> {getattr(tc, k)!r}" for k in RESUME_FIXED
+             if k in saved and saved[k] != getattr(tc, k)]
+    if "corpus_fingerprint" in state and state["corpus_fingerprint"] != corpus_fingerprint(tc.corpus):
+        diffs.append(f"corpus {saved.get('corpus')!r} -> {tc.corpus!r} (different contents)")
+    if "model_config" in state:
+        mine = model_config.to_dict()
+        diffs += [f"model {k} {state['model_config'].get(k)!r} -> {mine.get(k)!r}"
+                  for k in sorted(set(mine) | set(state["model_config"])) if state["model_config"].get(k) != mine.get(k)]
+    if diffs:
+        raise ValueError(f"--resume from {ck}: this run differs from the saved one in " + "; ".join(diffs))
+    if tc.steps <= state["step"]:
+        raise ValueError(f"--resume from {ck}: the run is already at step {state['step']}; "
+                         f"pass --steps above it to train further")
 
 
 def sinusoidal_positions(P: int, E: int, std: float):
@@ -121,41 +165,6 @@ def evaluate(model, batches, n_batches: int) -> Dict[str, float]:
     return {"mlm_accuracy": mlm_ok / max(1, mlm_n), "sop_accuracy": sop_ok / max(1, sop_n), "eval_loss": loss_sum / n}
 
 
-def _save_checkpoint(out: Path, model, opt, batches, state: dict):
-    """Write OUT/checkpoint atomically: build checkpoint.tmp, then swap it in."""
-    tmp, final, old = out / "checkpoint.tmp", out / "checkpoint", out / "checkpoint.old"
-    shutil.rmtree(tmp, ignore_errors=True)
-    save_pretrained(model, tmp)
-    o = opt.state_dict()
-    arrays = {f"m/{k}": v for k, v in o["m"].items()}
-    arrays.update({f"v/{k}": v for k, v in o["v"].items()})
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write(tmp / "optimizer.npz", [buf.getvalue()])
-    meta = {k: v for k, v in o.items() if k not in ("m", "v")}
-    state = dict(state, optimizer=meta, data=batches.state_dict())
-    atomic_write(tmp / "trainer_state.json", [json.dumps(state, indent=1, default=float).encode()])
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _load_checkpoint(out: Path, model, opt, batches) -> dict:
-    ck = out / "checkpoint"
-    if not (ck / "trainer_state.json").exists():
-        raise FileNotFoundError(f"--resume: no checkpoint in {ck}")
-    load_state_dict_into(model, read_safetensors(ck / "model.safetensors"), strict=True, source=str(ck))
-    state = json.loads((ck / "trainer_state.json").read_text())
-    z = np.load(ck / "optimizer.npz")
-    o = dict(state["optimizer"])
-    o["m"] = {k[2:]: z[k] for k in z.files if k.startswith("m/")}
-    o["v"] = {k[2:]: z[k] for k in z.files if k.startswith("v/")}
-    opt.load_state_dict(o)
-    batches.load_state_dict(state["data"])
-    return state
-
-
 def plot_history(history: List[dict], evals: List[dict], path: Path):
     try:
         from matplotlib.figure import Figure   # no pyplot: the caller's backend (e.g. a notebook's) is left alone
@@ -194,10 +203,16 @@ def _tokenizer(tc: TrainConfig):
 
 
 def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, progress: bool = True,
-             stop_after: Optional[int] = None):
+             stop_after: Optional[int] = None, overwrite: bool = False):
     """Train; returns (model, history, evals). stop_after: stop (after saving) at that step,
-    as if interrupted (used by the resume test)."""
+    as if interrupted. A run directory that already holds a checkpoint is continued with resume=True
+    or started afresh with overwrite=True (its checkpoints deleted), never silently overwritten."""
     out = Path(tc.out)
+    if not resume and latest_checkpoint(out) is not None:
+        if not overwrite:
+            raise FileExistsError(f"{out} already holds a run (checkpoint {latest_checkpoint(out).name}): "
+                                  "pass --resume to continue it or --overwrite to start again")
+        remove_checkpoints(out)
     out.mkdir(parents=True, exist_ok=True)
     tok = _tokenizer(tc)
     if model_config.vocab_size != tok.vocab_size:
@@ -216,12 +231,17 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
     opt = _make_optimizer(tc, model.params)
     history, evals, step = [], [], 0
     if resume:
-        state = _load_checkpoint(out, model, opt, batches)
+        ck = latest_checkpoint(out)
+        if ck is None:
+            raise FileNotFoundError(f"--resume: no complete checkpoint in {out}")
+        _check_resume(read_state(ck), tc, model_config, ck)        # before any tensor is read
+        state = load_checkpoint(ck, model, opt, batches)
         step, history, evals = state["step"], state["history"], state["evals"]
     if stop_after is not None and not step < stop_after <= tc.steps:
         raise ValueError(f"stop at step {stop_after}: the run is at step {step} and ends at {tc.steps}")
-    (out / "train_config.json").write_text(json.dumps(asdict(tc), indent=1))
-    model_config.to_json_file(out / "model_config.json")
+    atomic_write(out / "train_config.json", [json.dumps(asdict(tc), indent=1).encode()])
+    atomic_write(out / "model_config.json", [(json.dumps(model_config.to_dict(), indent=2) + "\n").encode()])
+    fingerprint = corpus_fingerprint(tc.corpus)
     it = iter(batches)
 
     def eval_now():
@@ -249,11 +269,19 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
                       labels=batch["labels"], sentence_order_label=batch["sentence_order_label"])
             model.backward()
             loss += float(o["loss"]) / tc.grad_accum
+        if not math.isfinite(loss):
+            last = latest_checkpoint(out)
+            raise FloatingPointError(f"step {step + 1}: the loss is {loss}; stopped without saving "
+                                     + (f"(the last good checkpoint, {last}, is kept)" if last else "(no checkpoint yet)")
+                                     + "; try a lower --lr or a longer --warmup")
             tokens += int(batch["attention_mask"].sum())
         grads = model.grads()
         if tc.grad_accum > 1:
             scale_grads(grads, 1.0 / tc.grad_accum)
         gnorm = clip_grad_norm(grads, tc.clip_norm) if tc.clip_norm else float("nan")
+        if tc.clip_norm and not math.isfinite(gnorm):
+            raise FloatingPointError(f"step {step + 1}: the gradient norm is {gnorm}; stopped without saving "
+                                     f"(the last good checkpoint, {latest_checkpoint(out)}, is kept)")
         opt.step(grads, lr=lr)
         step += 1
         history.append({"step": step, "loss": loss, "lr": lr, "grad_norm": gnorm})
@@ -268,8 +296,9 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
                           f"loss {r['eval_loss']:.3f}")
         done = step == tc.steps or (stop_after is not None and step == stop_after)
         if (tc.save_every and step % tc.save_every == 0) or done:
-            _save_checkpoint(out, model, opt, batches,
-                             {"step": step, "history": history, "evals": evals, "train_config": asdict(tc)})
+            save_checkpoint(out, model, opt, batches,
+                            {"step": step, "history": history, "evals": evals, "train_config": asdict(tc),
+                             "model_config": model_config.to_dict(), "corpus_fingerprint": fingerprint})
             plot_history(history, evals, out / "loss.png")
         if done:
             break

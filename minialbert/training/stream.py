@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, Iterator, Optional, Union
 
 import numpy as np
 
-from .examples import collate, create_examples_from_document, in_held_out, tokenize_line
+from .examples import collate, create_examples_from_document, in_held_out, split_long_line, tokenize_line
 from .masking import PretrainingDataConfig, vocab_info
 
 STATE_VERSION = 1
@@ -76,6 +76,7 @@ class _ExampleStream:
         self.pending: list[dict[str, Any]] = []
         self.taken = 0
         self.examples_consumed = 0
+        self.examples_in_epoch = 0   # only to detect a corpus that yields nothing (not part of the state)
         self.exhausted = False
 
     # ----- file access ---------------------------------------------------- #
@@ -139,7 +140,8 @@ class _ExampleStream:
         return None
 
     def _tokenize(self, lines: list[str]) -> list[list[int]]:
-        return [ids for ids in (tokenize_line(self.tokenizer, t) for t in lines) if ids]
+        return [ids for ids in (tokenize_line(self.tokenizer, t) for line in lines for t in split_long_line(line))
+                if ids]
 
     # ----- documents and examples ---------------------------------------- #
     def _fill_buffer(self) -> None:
@@ -158,6 +160,10 @@ class _ExampleStream:
         if not self.buffer:  # this epoch is over
             if self.docs_in_epoch == 0:
                 raise ValueError(f"the corpus has no documents in split {self.split!r}")
+            if self.examples_in_epoch == 0:   # documents, but none long enough for an example: never loop on
+                raise ValueError(f"{self.corpus}: no document of split {self.split!r} yields a training example "
+                                 "(a document needs at least two lines, or one line that can be cut, of more than "
+                                 "a few pieces); add text")
             if self.epochs is not None and self.epoch + 1 >= self.epochs:
                 self.exhausted = True
                 return False
@@ -167,11 +173,14 @@ class _ExampleStream:
             self._fill_buffer()
             if not self.buffer:
                 raise ValueError(f"the corpus has no documents in split {self.split!r}")
+        if self.docs_in_epoch == 0:
+            self.examples_in_epoch = 0
         pick = int(self.rng.integers(len(self.buffer))) if len(self.buffer) > 1 else 0
         self.doc_offset, segments = self.buffer.pop(pick)
         self.docs_in_epoch += 1
         self.doc_rng_state = self.rng.bit_generator.state
         self.pending = create_examples_from_document(segments, self.vocab, self.cfg, self.rng)
+        self.examples_in_epoch += len(self.pending)
         self.taken = 0
         return True
 
@@ -219,6 +228,7 @@ class _ExampleStream:
             segments = self._tokenize(self._read_lines_at(self.doc_offset))
             self.pending = create_examples_from_document(segments, self.vocab, self.cfg, self.rng)
             self.taken = int(state["taken"])
+        self.examples_in_epoch = 1 if self.examples_consumed > 0 else len(self.pending)
         self._need_seek = True
 
 
