@@ -76,8 +76,8 @@ def test_ops_match_numpy():
 
 
 def test_fill_mask_pipeline_on_cuda():
-    from conftest import HF_FIXTURES, shared_dir
-    spm = shared_dir() / "albert-vocab" / "spiece.model"
+    from conftest import HF_FIXTURES, vocab_file
+    spm = vocab_file()
     if not spm.exists():
         pytest.skip("no vocabulary")
     tok = ma.AlbertTokenizer.from_pretrained(spm)

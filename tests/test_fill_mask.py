@@ -1,7 +1,7 @@
 """fill-mask against HF transformers' pipeline (fixture: scripts/make_fillmask_fixture.py).
 
 The fixture model has the real 30k vocabulary and is read with the official
-SentencePiece model from ../shared. Tokens, token_str and sequence must match
+SentencePiece model (the bundled one). Tokens, token_str and sequence must match
 exactly; scores within 1e-5 absolute (HF's pipeline runs in float32; the float64
 reference in the fixture shows float32 noise is ~1e-7 here).
 """
@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 import minialbert as ma
-from conftest import HF_FIXTURES, shared_dir
+from conftest import HF_FIXTURES, vocab_file
 
 FIX = HF_FIXTURES / "fillmask"
-SPM = shared_dir() / "albert-vocab" / "spiece.model"
+SPM = vocab_file()
 pytestmark = pytest.mark.skipif(not SPM.exists(), reason=f"official vocabulary not found at {SPM}")
 
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from minialbert.cli import main
-from conftest import HF_FIXTURES, shared_dir
+from conftest import HF_FIXTURES, vocab_file
 
-SPM = shared_dir() / "albert-vocab" / "spiece.model"
+SPM = vocab_file()
 pytestmark = pytest.mark.skipif(not SPM.exists(), reason=f"official vocabulary not found at {SPM}")
 
 

@@ -24,7 +24,8 @@ from minialbert.training import (PretrainingBatches, PretrainingDataConfig, crea
                                  iter_examples, mask_tokens, prediction_budget, vocab_info, word_units)
 from minialbert.training import stream as data_module
 
-from conftest import shared_dir
+from conftest import vocab_file
+from minialbert.tokenization import AlbertTokenizer
 
 PAD, UNK, CLS, SEP, MASK = 0, 1, 2, 3, 4
 
@@ -132,11 +133,7 @@ ENGLISH = [
 
 @pytest.fixture(scope="module")
 def albert_tok():
-    path = shared_dir() / "albert-vocab" / "spiece.model"
-    if not path.exists():
-        pytest.skip(f"official ALBERT vocabulary not found at {path}")
-    from minialbert.tokenization import AlbertTokenizer
-    return AlbertTokenizer.from_pretrained(path)
+    return AlbertTokenizer.from_pretrained(vocab_file())
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import shared_dir, vocab_file
 from minialbert.tokenization import (
     AlbertTokenizer,
     BatchEncoding,
@@ -24,19 +25,12 @@ from minialbert.tokenization import (
     load_tokenizer,
 )
 
-SHARED = Path(
-    os.environ.get(
-        "MINIALBERT_SHARED",
-        Path(__file__).resolve().parents[2] / "shared" / "albert-vocab",
-    )
-)
+SHARED = shared_dir() / "albert-vocab"          # vendored: tests/fixtures/shared
 VECTORS_FILE = SHARED / "test_vectors.json"
 PUBLISHED_FILE = SHARED.parent / "reference" / "published.md"
+SPM_DIR = vocab_file().parent                     # the official 30k vocabulary, shipped in the package
 
-needs_vocab = pytest.mark.skipif(
-    not (SHARED / "spiece.model").is_file(),
-    reason=f"shared ALBERT vocabulary not found at {SHARED} (set MINIALBERT_SHARED)",
-)
+needs_vocab = pytest.mark.skipif(not vocab_file().is_file(), reason=f"{vocab_file()} not found")
 
 
 def _vectors() -> dict:
@@ -50,9 +44,7 @@ VECTORS = _vectors()
 
 @pytest.fixture(scope="module")
 def tok() -> AlbertTokenizer:
-    if not (SHARED / "spiece.model").is_file():
-        pytest.skip(f"shared ALBERT vocabulary not found at {SHARED} (set MINIALBERT_SHARED)")
-    return AlbertTokenizer.from_pretrained(SHARED)
+    return AlbertTokenizer.from_pretrained(vocab_file())
 
 
 # --------------------------------------------------------------------------- #
@@ -213,8 +205,8 @@ def test_whitespace_and_quotes(tok):
 
 @needs_vocab
 def test_accents_stripped_or_kept():
-    plain = AlbertTokenizer.from_pretrained(SHARED)
-    keep = AlbertTokenizer.from_pretrained(SHARED, keep_accents=True)
+    plain = AlbertTokenizer.from_pretrained(SPM_DIR)
+    keep = AlbertTokenizer.from_pretrained(SPM_DIR, keep_accents=True)
     assert plain.tokenize("Café naïve résumé") == ["\u2581cafe", "\u2581naive", "\u2581resume"]
     kept = keep.tokenize("Café naïve résumé")
     assert "é" in kept and "ï" in kept
@@ -223,12 +215,12 @@ def test_accents_stripped_or_kept():
 
 @needs_vocab
 def test_uppercase_kept_without_lower_case():
-    cased = AlbertTokenizer.from_pretrained(SHARED, do_lower_case=False)
+    cased = AlbertTokenizer.from_pretrained(SPM_DIR, do_lower_case=False)
     assert cased.tokenize("Hello World") == ["\u2581", "H", "ello", "\u2581", "W", "or", "ld"]
     # The official vocabulary is lowercase: capitals exist only as <unk>.
     assert cased.encode("Hello World", add_special_tokens=False) == [13, 1, 7523, 13, 1, 248, 6252]
     assert cased.decode(cased.encode("Hello World")) == "[CLS] <unk>ello <unk>orld[SEP]"
-    uncased = AlbertTokenizer.from_pretrained(SHARED)
+    uncased = AlbertTokenizer.from_pretrained(SPM_DIR)
     assert uncased.tokenize("Hello World") == ["\u2581hello", "\u2581world"]
 
 
@@ -378,7 +370,7 @@ def test_batch_input_validation(tok):
 def test_load_layouts(tmp_path):
     google = tmp_path / "google"
     google.mkdir()
-    shutil.copy(SHARED / "spiece.model", google / "30k-clean.model")
+    shutil.copy(vocab_file(), google / "30k-clean.model")
     by_dir = AlbertTokenizer.from_pretrained(google)
     by_file = AlbertTokenizer.from_pretrained(google / "30k-clean.model")
     text = "The quick brown fox jumps over the lazy dog."
@@ -390,7 +382,7 @@ def test_load_layouts(tmp_path):
 def test_config_and_save_round_trip(tmp_path):
     src = tmp_path / "hf"
     src.mkdir()
-    shutil.copy(SHARED / "spiece.model", src / "spiece.model")
+    shutil.copy(vocab_file(), src / "spiece.model")
     (src / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False, "keep_accents": True}))
     cased = AlbertTokenizer.from_pretrained(src)
     assert cased.do_lower_case is False and cased.keep_accents is True
@@ -403,7 +395,7 @@ def test_config_and_save_round_trip(tmp_path):
     assert config["do_lower_case"] is False and config["keep_accents"] is True
     reloaded = AlbertTokenizer.from_pretrained(out)
     assert reloaded.tokenize("Café Hello") == cased.tokenize("Café Hello")
-    assert (out / "spiece.model").read_bytes() == (SHARED / "spiece.model").read_bytes()
+    assert (out / "spiece.model").read_bytes() == (vocab_file()).read_bytes()
 
 
 def test_missing_files_give_clear_errors(tmp_path):
@@ -428,7 +420,7 @@ def test_corrupt_model_gives_clear_error(tmp_path):
 
 @needs_vocab
 def test_truncated_model_gives_clear_error(tmp_path):
-    data = (SHARED / "spiece.model").read_bytes()
+    data = (vocab_file()).read_bytes()
     (tmp_path / "spiece.model").write_bytes(data[: len(data) // 3])
     with pytest.raises(ValueError, match="spiece.model"):
         AlbertTokenizer.from_pretrained(tmp_path)
