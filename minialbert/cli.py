@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 from . import backend
@@ -117,6 +118,129 @@ def cmd_fill_mask(args):
         print("]")
 
 
+def _check_device(device):
+    if device == "cuda" and not backend.cuda_available():
+        raise UserError("--device cuda: " + ("cupy is not installed (pip install minialbert[gpu])"
+                                             if backend._cp is None else "no CUDA GPU is visible"))
+
+
+def _task_pipeline(task, args, **kwargs):
+    _check_device(args.device)
+    return pipeline(task, model=args.model, tokenizer=args.tokenizer, device=args.device,
+                    batch_size=args.batch_size, **kwargs)
+
+
+def _task_texts(args):
+    if args.text:
+        return list(args.text)
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UserError("give one or more texts, or pipe them in, one per line")
+    return (line.rstrip("\n") for line in sys.stdin if line.strip())
+
+
+def _stream(pairs, args, show, call=None):
+    """Print (input, result) pairs as they come: a JSON array written item by item (--json), else tables.
+    One text given as an argument with --json: what the pipeline's call returns for it (call(text)), as HF."""
+    if args.json and call is not None and isinstance(args.text, list) and len(args.text) == 1:
+        print(json.dumps(call(args.text[0]), ensure_ascii=False, indent=1))
+        return
+    n = 0
+    for item, res in pairs:
+        if args.json:
+            print(("[" if n == 0 else ",") + json.dumps(res, ensure_ascii=False))
+        else:
+            show(item, res)
+        n += 1
+        sys.stdout.flush()
+    if n == 0:
+        raise UserError("no text on standard input")
+    if args.json:
+        print("]")
+
+
+def _top_k_arg(value):
+    if value == "all":
+        return value
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a positive integer or 'all'") from None
+    if k < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a positive integer or 'all'")
+    return k
+
+
+def cmd_text_classification(args):
+    clf = _task_pipeline("text-classification", args)
+    texts = _task_texts(args)
+    if args.pair is not None:
+        texts = ({"text": t, "text_pair": args.pair} for t in texts)
+    kw = dict(function_to_apply=args.function, truncation=args.truncate)
+    if args.top_k is not None:   # not given: the top label as a dict, as HF
+        kw["top_k"] = None if args.top_k == "all" else args.top_k
+
+    def show(item, res):
+        print(item if isinstance(item, str) else f"{item['text']}  ||  {item['text_pair']}")
+        for r in (res if isinstance(res, list) else [res]):
+            print(f"  {r['score']:10.4f}  {r['label']}")
+        print()
+    one = (lambda t: clf({"text": t, "text_pair": args.pair} if args.pair is not None else t, **kw))
+    _stream(clf.iter_results(texts, **kw), args, show, one)
+
+
+def cmd_token_classification(args):
+    ner = _task_pipeline("token-classification", args, aggregation_strategy=args.aggregation)
+
+    def show(text, res):
+        print(text)
+        for e in res:
+            label = e.get("entity_group", e.get("entity"))
+            where = f"{e['start']}:{e['end']}"
+            print(f"  {label:<12} {e['score']:8.4f}  {where:>9}  {text[e['start']:e['end']]!r}"
+                  + (f"  (token {e['index']}: {e['word']})" if "index" in e else ""))
+        print()
+    _stream(ner.iter_results(_task_texts(args), truncation=args.truncate), args, show,
+            lambda t: ner(t, truncation=args.truncate))
+
+
+def cmd_question_answering(args):
+    context = args.context
+    if context is None:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UserError("give --context TEXT, or pipe the context in")
+        context = sys.stdin.read()
+    if not context.strip():
+        raise UserError("the context is empty")
+    qa = _task_pipeline("question-answering", args, max_answer_len=args.max_answer_len,
+                        max_seq_len=args.max_seq_len, doc_stride=args.doc_stride)
+    questions = args.question
+
+    def show(item, res):
+        print(item[0])
+        for r in (res if isinstance(res, list) else [res]):
+            print(f"  {r['score']:10.4f}  {r['start']}:{r['end']}  {r['answer']!r}")
+        print()
+    pairs = qa.iter_results([(q, context) for q in questions], top_k=args.top_k)
+    if args.json and len(questions) == 1:
+        print(json.dumps(next(pairs)[1], ensure_ascii=False, indent=1))
+        return
+    _stream(pairs, args, show)
+
+
+def cmd_feature_extraction(args):
+    if args.model is None and not args.quiet:
+        print(f"minialbert: no --model given, using the bundled {DEFAULT_MODEL_NAME} (--quiet hides this line).",
+              file=sys.stderr)
+    fe = _task_pipeline("feature-extraction", args)
+
+    def show(text, res):
+        h = res[0]
+        print(f"{text}\n  {len(h)} tokens x {len(h[0]) if h else 0} features; [CLS]: "
+              + " ".join(f"{x:.4f}" for x in h[0][:6]) + (" ..." if h and len(h[0]) > 6 else ""))
+    _stream(fe.iter_results(_task_texts(args), truncation=args.truncate), args, show,
+            lambda t: fe(t, truncation=args.truncate))
+
+
 def cmd_download(args):
     for name in args.names:
         path = download_model(name)
@@ -124,7 +248,7 @@ def cmd_download(args):
 
 
 def cmd_convert(args):
-    out = convert(args.src, args.dst, model_class=args.model_class)
+    out = convert(args.src, args.dst, model_class=args.model_class, overwrite=args.overwrite)
     print(f"wrote {out}")
 
 
@@ -207,6 +331,50 @@ def build_parser():
     f.add_argument("--batch-size", type=int, default=8, help="texts per forward pass (bounds the memory)")
     f.set_defaults(func=cmd_fill_mask)
 
+    def task_parser(name, help, model_help="checkpoint directory of a model with this head", model_required=True,
+                    texts=True):
+        q = sub.add_parser(name, help=help)
+        if texts:
+            q.add_argument("text", nargs="*", help="texts (read from stdin, one per line, when none)")
+        q.add_argument("--model", required=model_required, default=None, help=model_help)
+        q.add_argument("--tokenizer", help="tokenizer directory or .model file (default: the model's own)")
+        q.add_argument("--json", action="store_true", help="print the pipeline's JSON")
+        q.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+        q.add_argument("--batch-size", type=int, default=8, help="texts (QA: windows) per forward pass")
+        if texts:
+            q.add_argument("--truncate", action="store_true", help="cut texts longer than the model takes")
+        return q
+
+    c = task_parser("text-classification", "classify texts (or text pairs) with a sequence-classification model")
+    c.add_argument("--pair", help="the second text of a pair, for every text")
+    c.add_argument("--top-k", type=_top_k_arg, default=None,
+                   help="labels per text, best first, or 'all' (default: the top label, as HF)")
+    c.add_argument("--function", choices=["softmax", "sigmoid", "none"],
+                   help="function applied to the logits (default: by problem_type / num_labels, as HF)")
+    c.set_defaults(func=cmd_text_classification)
+
+    c = task_parser("token-classification", "label the tokens of texts (NER) with a token-classification model")
+    c.add_argument("--aggregation", default="none", choices=["none", "simple"],
+                   help="none: every token; simple: adjacent tokens of one entity merged")
+    c.set_defaults(func=cmd_token_classification)
+
+    c = task_parser("question-answering", "find the answer span of a question in a context", texts=False)
+    c.add_argument("--question", required=True, action="append", help="a question (repeat for several)")
+    c.add_argument("--context", help="the context (read from stdin when not given)")
+    c.add_argument("--top-k", type=int, default=1, help="answers per question")
+    c.add_argument("--max-answer-len", type=int, default=15, help="tokens")
+    c.add_argument("--max-seq-len", type=int, default=None,
+                   help="tokens per window (default: 384, or the model's max_position_embeddings if less)")
+    c.add_argument("--doc-stride", type=int, default=None,
+                   help="tokens shared by consecutive windows (default: 128, at most max-seq-len / 2)")
+    c.set_defaults(func=cmd_question_answering)
+
+    c = task_parser("feature-extraction", "the last hidden state of texts, (1, T, H) per text",
+                    model_help="checkpoint directory or released name (default: the bundled model)",
+                    model_required=False)
+    c.add_argument("--quiet", action="store_true", help="no note on stderr about the bundled model")
+    c.set_defaults(func=cmd_feature_extraction)
+
     p = sub.add_parser("pretrain", help="pretrain (MLM + SOP) from a plain-text corpus")
     p.add_argument("--corpus", required=True, help="one sentence/paragraph a line, blank line between documents")
     p.add_argument("--eval-corpus", help="held-out text for MLM/SOP accuracy")
@@ -261,6 +429,7 @@ def build_parser():
     c.add_argument("src", help="checkpoint directory (HF or Google TF) or released name")
     c.add_argument("dst", help="output directory")
     c.add_argument("--model-class", default=None, help="e.g. AlbertForPreTraining (default: from the checkpoint)")
+    c.add_argument("--overwrite", action="store_true", help="replace a DST that already holds files")
     c.set_defaults(func=cmd_convert)
     for parser in [ap, *subparsers.choices.values()]:
         for action in parser._actions:
@@ -279,8 +448,18 @@ def _one_line(e: BaseException) -> str:
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):   # one line, like an error
+        if args.debug:
+            default_show(message, category, filename, lineno, file, line)
+        else:
+            print(f"minialbert {args.command}: warning: {_one_line(message)}", file=sys.stderr)
+
     try:
-        args.func(args)
+        with warnings.catch_warnings():
+            default_show = warnings.showwarning
+            warnings.showwarning = show_warning
+            args.func(args)
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader went away (`minialbert fill-mask ... | head`): stop quietly, as Unix tools do.

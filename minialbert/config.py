@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -86,6 +87,9 @@ class AlbertConfig:
             raise ValueError(f"config field {name} = {getattr(self, name)!r}: expected {expected}")
         for name, (lo, hi) in _INT_LIMITS.items():
             v = getattr(self, name)
+            if isinstance(v, numbers.Integral) and not isinstance(v, (bool, int)):
+                v = int(v)                  # a NumPy integer (np.int64 from a sweep) is an integer
+                setattr(self, name, v)
             if isinstance(v, bool) or not isinstance(v, int):
                 fail(name, f"an integer from {lo} to {hi:,}")
             if not lo <= v <= hi:

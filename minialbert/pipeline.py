@@ -1,4 +1,6 @@
-"""Fill-mask: text with [MASK] -> the most likely tokens, as HF's pipeline returns them.
+"""`pipeline(task, ...)` for every head (the other tasks live in minialbert/pipelines/), and fill-mask.
+
+Fill-mask: text with [MASK] -> the most likely tokens, as HF's pipeline returns them.
 
     >>> fill = minialbert.pipeline("fill-mask", model="albert-base-v2")
     >>> fill("Hello I'm a [MASK] model.", top_k=3)
@@ -16,6 +18,9 @@ from .hub import default_model_path, resolve
 from .model import AlbertForMaskedLM
 from .ops.losses import IGNORE_INDEX
 from .tokenization import load_tokenizer
+from .pipelines import (FeatureExtractionPipeline, PipelineError, QuestionAnsweringPipeline,  # noqa: F401
+                        TextClassificationPipeline, TokenClassificationPipeline)
+from .pipelines.common import check_vocab_sizes, load_for_task
 
 np = backend.numpy  # host side: token ids in, python floats out
 
@@ -140,16 +145,41 @@ def _is_path(x) -> bool:
     return isinstance(x, (str, bytes)) or hasattr(x, "__fspath__")
 
 
-def pipeline(task: str, model=None, tokenizer=None, device: str = "cpu", top_k: int = 5, dtype="float32",
-             batch_size: int = 8):
+# task -> pipeline class (None: fill-mask, above); aliases as HF's.
+TASKS = {"fill-mask": None, "text-classification": TextClassificationPipeline,
+         "token-classification": TokenClassificationPipeline, "question-answering": QuestionAnsweringPipeline,
+         "feature-extraction": FeatureExtractionPipeline}
+TASK_ALIASES = {"sentiment-analysis": "text-classification", "ner": "token-classification"}
+
+
+_DEFAULT = object()   # top_k not given: the task's default (None means "all labels" for text classification)
+
+
+def pipeline(task: str, model=None, tokenizer=None, device: str = "cpu", top_k=_DEFAULT,
+             dtype="float32", batch_size: int = 8, **kwargs):
     """model and tokenizer: objects, or paths / released names (as HF's pipeline takes them).
-    batch_size: texts per forward pass (memory is bounded by one such micro-batch)."""
-    if task != "fill-mask":
-        raise ValueError(f"unknown task {task!r}; minialbert's pipeline does 'fill-mask'")
+    batch_size: texts (question answering: windows) per forward pass (memory is bounded by one such
+    micro-batch). top_k, when given, as HF: fill-mask's default is 5; text classification's default
+    is the top label as a dict per text, top_k=None every label; question answering's default is 1.
+    Other keyword arguments go to the task's pipeline (function_to_apply, aggregation_strategy,
+    ignore_labels, doc_stride, max_answer_len, max_seq_len, handle_impossible_answer)."""
+    name = TASK_ALIASES.get(task, task)
+    if name not in TASKS:
+        raise ValueError(f"unknown task {task!r}; minialbert's pipeline does {sorted(TASKS) + sorted(TASK_ALIASES)}")
+    if name != "fill-mask":
+        cls = TASKS[name]
+        model, tokenizer = load_for_task(cls.model_class, name, model, tokenizer, device=device, dtype=dtype,
+                                         default_ok=name == "feature-extraction")
+        if top_k is not _DEFAULT:
+            kwargs["top_k"] = top_k
+        return cls(model, tokenizer, batch_size=batch_size, **kwargs)
+    if kwargs:
+        raise TypeError(f"fill-mask got unexpected argument(s) {sorted(kwargs)}")
     if _is_path(tokenizer):
         tokenizer = load_tokenizer(tokenizer)
     if model is None or _is_path(model):
         model, tokenizer = load_model_and_tokenizer(model, device=device, dtype=dtype, tokenizer=tokenizer)
     elif tokenizer is None:
         raise ValueError("pass a tokenizer along with a model object")
-    return FillMaskPipeline(model, tokenizer, top_k=top_k, batch_size=batch_size)
+    check_vocab_sizes(model, tokenizer)
+    return FillMaskPipeline(model, tokenizer, top_k=5 if top_k is _DEFAULT else top_k, batch_size=batch_size)

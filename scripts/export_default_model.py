@@ -1,50 +1,101 @@
-"""Export a pretraining run's checkpoint as the bundled default model.
+"""Export a pretraining run's newest checkpoint as the bundled default model, and measure it.
 
-    python3 scripts/export_default_model.py runs/default minialbert/bundled/minialbert-default
+    python3 scripts/export_default_model.py /root/runs/english minialbert/bundled/minialbert-default \
+        [--heldout data/corpus-heldout] [--about "..."]
 
-Writes config.json + model.safetensors (float16 storage: half the size; loading
-widens to float32), spiece.model (the official ALBERT 30k vocabulary, copied from
-../shared/albert-vocab), tokenizer_config.json, the held-out text used for the
-reported accuracy (heldout.txt), the loss curve (loss.png) and metrics.json.
+Writes into DST (fresh: the old files are replaced, nothing stale is kept):
+  config.json + model.safetensors   float16 storage (half the size; loading widens to float32)
+  spiece.model, tokenizer_config.json   the official ALBERT 30k vocabulary the run was trained with
+  heldout-SOURCE.txt                the held-out text of each corpus source the accuracy is measured on
+  metrics.json                      step, train config, held-out MLM/SOP accuracy per source (measured
+                                    here on the exported float16 weights), the fill-mask top 5 of every
+                                    sentence in weights/sentences/*.json and the hit counts
+  loss.png, about.txt               the loss curve; the one-line description fill-mask prints on stderr
+Every figure in metrics.json is re-measured by tests/test_bundled_model.py.
 """
+import argparse
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from minialbert.model import AlbertForPreTraining  # noqa: E402
+from minialbert.model import AlbertForMaskedLM, AlbertForPreTraining  # noqa: E402
 from minialbert.pipeline import pipeline  # noqa: E402
 from minialbert.tokenization import AlbertTokenizer  # noqa: E402
+from minialbert.training import PretrainingBatches, PretrainingDataConfig  # noqa: E402
+from minialbert.training.checkpoints import latest_checkpoint, read_state  # noqa: E402
+from minialbert.training.pretrain import evaluate  # noqa: E402
+
+SENTENCES = ROOT / "weights" / "sentences"
+SOURCES = ("pydocs", "wordnet", "handbook")
+EVAL_SEED = 12345      # the trainer's held-out seed: the same batches as its evaluations
+EVAL_BATCHES = 32      # 32 x 32 sequences x <= 10 predictions: ~10k masked tokens per source
 
 
-def main(run, dst):
-    run, dst = Path(run), Path(dst)
-    ck = run / "checkpoint"
-    model = AlbertForPreTraining.from_pretrained(ck)
-    dst.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(dst, dtype="float16")
-    spm = ROOT.parent / "shared" / "albert-vocab" / "spiece.model"
-    AlbertTokenizer.from_pretrained(spm).save_pretrained(dst)
-    state = json.loads((ck / "trainer_state.json").read_text())
-    metrics = {"steps": state["step"], "final_train_loss": state["history"][-1]["loss"], "evals": state["evals"],
-               "train_config": state["train_config"]}
-    # fill-mask on the fixed domain sentences (domain_sentences.json of the bundled model)
-    domain = json.loads((ROOT / "minialbert" / "bundled" / "minialbert-default" / "domain_sentences.json").read_text())
-    fill = pipeline("fill-mask", model=str(dst))
-    metrics["domain"] = [{"text": d["text"], "answer": d["answer"],
-                          "top5": [p["token_str"] for p in fill(d["text"], top_k=5)]} for d in domain]
-    metrics["domain_top5_hits"] = sum(d["answer"] in [t.strip().lower() for t in d["top5"]] for d in metrics["domain"])
-    (dst / "metrics.json").write_text(json.dumps(metrics, indent=1))
+def heldout_accuracy(model_dir, text, tc, n_batches=EVAL_BATCHES):
+    """Held-out MLM / SOP accuracy of the saved model on one text file, as the trainer measures it."""
+    model = AlbertForPreTraining.from_pretrained(model_dir)
+    model.mlm_labelled_only = True
+    tok = AlbertTokenizer.from_pretrained(model_dir)
+    dcfg = PretrainingDataConfig(max_seq_length=tc["max_seq_length"],
+                                 max_predictions_per_seq=tc["max_predictions_per_seq"])
+    batches = PretrainingBatches(text, tok, dcfg, tc["batch_size"], seed=EVAL_SEED)
+    return evaluate(model, batches, n_batches)
+
+
+def fill_mask_hits(model_dir):
+    """Top 5 of the pipeline on every sentence list; a hit = the intended word among them."""
+    fill = pipeline("fill-mask", model=AlbertForMaskedLM.from_pretrained(model_dir),
+                    tokenizer=AlbertTokenizer.from_pretrained(model_dir))
+    out = {}
+    for f in sorted(SENTENCES.glob("*.json")):
+        rows = []
+        for text, word in json.loads(f.read_text())["sentences"]:
+            top5 = [p["token_str"].strip().lower() for p in fill(text, top_k=5)]
+            rows.append({"text": text, "answer": word, "top5": top5, "hit": word in top5})
+        out[f.stem] = {"hits": sum(r["hit"] for r in rows), "total": len(rows), "sentences": rows}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run")
+    ap.add_argument("dst")
+    ap.add_argument("--heldout", default="data/corpus-heldout", help="stem of the per-source held-out files")
+    ap.add_argument("--about", required=True, help="one line: what the model is (fill-mask prints it)")
+    args = ap.parse_args()
+    run, dst = Path(args.run), Path(args.dst)
+    ck = latest_checkpoint(run)
+    if ck is None:
+        sys.exit(f"{run}: no complete checkpoint")
+    state = read_state(ck)
+    tc = state["train_config"]
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=dst.parent))
+    AlbertForPreTraining.from_pretrained(ck).save_pretrained(tmp, dtype="float16")
+    AlbertTokenizer.from_pretrained(ck if (ck / "spiece.model").exists() else dst).save_pretrained(tmp)
+    metrics = {"checkpoint": ck.name, "steps": state["step"], "final_train_loss": state["history"][-1]["loss"],
+               "evals": state["evals"], "train_config": tc, "eval_batches": EVAL_BATCHES, "heldout": {}}
+    for src in SOURCES:
+        text = Path(f"{args.heldout}-{src}.txt")
+        shutil.copy(text, tmp / f"heldout-{src}.txt")
+        metrics["heldout"][src] = heldout_accuracy(tmp, tmp / f"heldout-{src}.txt", tc)
+        print(src, metrics["heldout"][src], flush=True)
+    metrics["fill_mask"] = fill_mask_hits(tmp)
+    for name, r in metrics["fill_mask"].items():
+        print(f"{name}: {r['hits']}/{r['total']} in the top 5")
+    (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    (tmp / "about.txt").write_text(args.about.strip() + "\n")
     if (run / "loss.png").exists():
-        shutil.copy(run / "loss.png", dst / "loss.png")
-    held = Path(state["train_config"].get("eval_corpus") or "")
-    if held.exists():
-        shutil.copy(held, dst / "heldout.txt")
-    print(f"exported step {state['step']} to {dst}: " + ", ".join(p.name for p in sorted(dst.iterdir())))
+        shutil.copy(run / "loss.png", tmp / "loss.png")
+    if dst.exists():
+        shutil.rmtree(dst)
+    tmp.rename(dst)
+    print(f"exported {ck} (step {state['step']}) to {dst}: " + ", ".join(p.name for p in sorted(dst.iterdir())))
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main()

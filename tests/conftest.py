@@ -1,3 +1,4 @@
+import hashlib
 import os
 from pathlib import Path
 
@@ -31,3 +32,23 @@ load_case = load_hf_case
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+# The package's own data (the bundled model) is read-only for the tests: a test that wrote into it
+# would change what every later test and every user measures. Fingerprint it for the whole session.
+def _package_data_fingerprint():
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(default_model_path().iterdir()) if p.is_file()}
+
+
+def pytest_sessionstart(session):
+    session.config._bundled_fingerprint = _package_data_fingerprint()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "_bundled_fingerprint", None)
+    if before is not None and _package_data_fingerprint() != before:
+        changed = sorted(set(before.items()) ^ set(_package_data_fingerprint().items()))
+        print(f"\nERROR: the test session changed the bundled model's files in {default_model_path()}: "
+              f"{sorted({n for n, _ in changed})}")
+        session.exitstatus = 1

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from minialbert import AlbertForPreTraining, pipeline
 from minialbert.config import AlbertConfig
 from minialbert.hub import default_model_path
 from minialbert.training.checkpoints import latest_checkpoint
@@ -48,6 +49,16 @@ def test_loss_falls(tmp_path):
     assert first > 10 and last < first - 3, (first, last)
     assert (latest_checkpoint(tmp_path / "a") / "model.safetensors").exists()
     assert (tmp_path / "a" / "loss.png").stat().st_size > 10_000    # the loss-curve plot
+    # the run directory (the finished model) and each checkpoint work on their own with fill-mask: the
+    # tokenizer files are written beside the weights, and both give the finished model's answer
+    text = "the cat sat on the [MASK] and looked at the dog ."
+    finished = pipeline("fill-mask", model=str(tmp_path / "a"))(text, top_k=3)
+    last = pipeline("fill-mask", model=str(latest_checkpoint(tmp_path / "a")))(text, top_k=3)
+    assert [p["token"] for p in finished] == [p["token"] for p in last]
+    assert abs(finished[0]["score"] - last[0]["score"]) < 1e-6     # same float32 weights, same sums
+    mine = model.state_dict()
+    saved = AlbertForPreTraining.from_pretrained(tmp_path / "a").state_dict()
+    assert all(np.array_equal(mine[k], saved[k]) for k in mine)
 
 
 @pytest.mark.parametrize("optimizer,accum", [("lamb", 1), ("adamw", 2)])

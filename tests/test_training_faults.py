@@ -162,7 +162,7 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     assert all(np.isfinite(a).all() for a in read_safetensors(ck / "model.safetensors").values())
 
 
-@pytest.mark.parametrize("field,value", [("lr", float("nan")), ("lr", 0.0), ("steps", 0), ("batch_size", "8"),
+@pytest.mark.parametrize("field,value", [("lr", float("nan")), ("lr", -1e-3), ("steps", 0), ("batch_size", "8"),
                                          ("warmup_steps", -1), ("clip_norm", float("inf"))])
 def test_bad_training_settings_are_one_clear_error(tmp_path, field, value):
     with pytest.raises(ValueError, match=field):

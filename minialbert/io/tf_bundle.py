@@ -49,11 +49,12 @@ tensor where there is one.
 """
 from __future__ import annotations
 
+import mmap
 import re
 import struct
 import warnings
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 from .. import backend
 from .crc32c import crc32c
@@ -184,9 +185,14 @@ def _block_handle(buf, pos) -> Tuple[int, int, int]:
     return offset, size, pos
 
 
+_MAX_BLOCK = 16 << 20   # TF writes index blocks of ~256 KiB (a block holds small BundleEntryProtos)
+
+
 def _read_block(data: bytes, offset: int, size: int, what: str) -> memoryview:
     if offset < 0 or size < 0 or offset + size + 5 > len(data):
         raise _Corrupt(f"{what} at {offset}+{size} runs past the end of the file ({len(data)} bytes): truncated?")
+    if size > _MAX_BLOCK:
+        raise _Corrupt(f"{what} claims {size:,} bytes; a TensorFlow index block is far smaller")
     contents = memoryview(data)[offset:offset + size]
     ctype = data[offset + size]
     if ctype == 1:
@@ -291,10 +297,25 @@ def _read_index(prefix: Path):
                                   "which this reader does not support; re-save it with TensorFlow")
         raise CheckpointError(f"{index_path}: no such file (expected a TensorFlow checkpoint prefix such as "
                               "'dir/model.ckpt-125000', with PREFIX.index and PREFIX.data-* beside it)")
+    if not index_path.is_file():   # a FIFO would block, /dev/zero never end
+        raise CheckpointError(f"{index_path}: not a regular file")
+    try:   # memory-mapped: only the footer and the blocks it points to are read, however big the file
+        with open(index_path, "rb") as f:
+            size = f.seek(0, 2)
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{index_path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
     try:
-        data = index_path.read_bytes()
-    except OSError as e:
-        raise CheckpointError(f"{index_path}: cannot read ({e.strerror or e})") from None
+        return _parse_index(index_path, data)
+    finally:
+        if isinstance(data, mmap.mmap):
+            try:
+                data.close()
+            except BufferError:   # a memoryview of it is still alive somewhere: the GC closes it
+                pass
+
+
+def _parse_index(index_path: Path, data):
     header, infos, seen_header = {"num_shards": 1, "endianness": 0}, {}, False
     try:
         for key, value in _table_items(data):
@@ -369,6 +390,8 @@ def read_tf_checkpoint(prefix, names: Optional[Callable[[str], bool]] = None, ve
                                       f"but the header says there are {num_shards}")
             data_path = Path(f"{prefix}.data-{info.shard_id:05d}-of-{num_shards:05d}")
             if data_path not in files:
+                if data_path.exists() and not data_path.is_file():   # a FIFO would block
+                    raise CheckpointError(f"{data_path}: not a regular file (tensor {name!r} is stored there)")
                 try:
                     f = open(data_path, "rb")
                 except OSError as e:
@@ -425,7 +448,8 @@ def find_tf_checkpoint(directory) -> Path:
     state = d / "checkpoint"
     if state.is_file():
         try:
-            text = state.read_text(encoding="utf-8", errors="replace")
+            with open(state, "rb") as f:   # a few lines; never more than 1 MiB read
+                text = f.read(1 << 20).decode("utf-8", errors="replace")
         except OSError as e:
             raise CheckpointError(f"{state}: cannot read ({e.strerror or e})") from None
         m = re.search(r'^\s*model_checkpoint_path\s*:\s*"((?:[^"\\]|\\.)*)"', text, re.M)

@@ -4,7 +4,6 @@ state-dict names, with dense kernels transposed to HF's (out, in) layout; optimi
 from __future__ import annotations
 
 import re
-import warnings
 from typing import Dict, List, Optional, Tuple
 
 from .. import backend
@@ -95,6 +94,97 @@ def detect_layout(tf_vars) -> str:
                           "or bert/encoder/layer_shared/* (albert_zh) variables")
 
 
+def _route(tf_name: str, layout: str):
+    """Where a (non-optimizer) TF variable goes, decided from its name alone:
+    ("tensor", HF name, None, None) stored as is, ("we2", HF name, None, None) transposed (albert_zh),
+    ("leaf", HF module, leaf, heads) a dense/LayerNorm leaf; unrecognised names raise CheckpointError."""
+    n = _strip(tf_name)
+    if n in _COMMON_TENSORS:
+        return "tensor", _COMMON_TENSORS[n], None, None
+    if layout == "albert_zh" and n == "bert/embeddings/word_embeddings_2":
+        return "we2", "albert.embeddings.word_embeddings_2.weight", None, None
+    if layout == "google":
+        m = _GROUP_RE.match(n)
+        if m and m.group(3) in _GOOGLE_LAYER:
+            g, j, sub, leaf = int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)
+            heads = 0 if sub.startswith("attention_1/self/") else 1
+            return "leaf", f"albert.encoder.albert_layer_groups.{g}.albert_layers.{j}.{_GOOGLE_LAYER[sub]}", leaf, heads
+    else:
+        m = _ZH_RE.match(n)
+        if m and m.group(1) in _ZH_LAYER:
+            heads = 0 if m.group(1).startswith("attention/self/") else 1
+            return "leaf", f"albert.encoder.albert_layer_groups.0.albert_layers.0.{_ZH_LAYER[m.group(1)]}", \
+                m.group(2), heads
+    m = _LEAF_RE.match(n)
+    modules = dict(_COMMON_MODULES)
+    if layout == "google":
+        modules["bert/encoder/embedding_hidden_mapping_in"] = "albert.encoder.embedding_hidden_mapping_in"
+    if m and m.group(1) in modules:
+        return "leaf", modules[m.group(1)], m.group(2), None
+    return None
+
+
+def _leaf_shape(hf_module: str, leaf: str, tf_name: str, shape, heads: Optional[int] = None):
+    """(HF name, HF shape) of a dense/LayerNorm leaf of TF shape `shape`: what _dense_leaf makes of it."""
+    shape = tuple(shape)
+    if (leaf in _NORM) != hf_module.endswith(("LayerNorm", "layer_norm")):
+        raise CheckpointError(f"unrecognised variable {tf_name!r}: a {leaf!r} where a "
+                              f"{'LayerNorm' if leaf not in _NORM else 'dense layer'} has none")
+    if leaf in _NORM:
+        return f"{hf_module}.{_NORM[leaf]}", shape
+    if leaf == "bias":
+        return f"{hf_module}.bias", ((shape[0] * shape[1],) if len(shape) == 2 else shape)
+    if len(shape) == 3:
+        shape = (shape[0], shape[1] * shape[2]) if heads == 0 else (shape[0] * shape[1], shape[2])
+    if len(shape) != 2:
+        raise CheckpointError(f"variable {tf_name!r}: expected a 2-D kernel, got shape {shape}")
+    return f"{hf_module}.weight", shape[::-1]
+
+
+def tf_hf_shapes(infos, config=None, layout: Optional[str] = None) -> Dict[str, Tuple[tuple, Optional[str]]]:
+    """{HF name: (shape, TF name)} that google_to_hf would produce from a checkpoint's index
+    ({TF name: TFTensorInfo}), without reading a tensor: what a model checks against its config
+    before the bytes are read. String tensors and optimizer slots are left out (never read); the
+    identity embedding_hidden_mapping_in google_to_hf adds is listed with TF name None."""
+    names = [n for n, i in infos.items() if not is_optimizer_variable(n) and i.dtype != "string"]
+    layout = layout or detect_layout(names)
+    out: Dict[str, Tuple[tuple, Optional[str]]] = {}
+    for tf_name in names:
+        shape = tuple(infos[tf_name].shape)
+        r = _route(tf_name, layout)
+        if r is None:
+            raise CheckpointError(f"unrecognised variable {tf_name!r} in a {layout} ALBERT checkpoint "
+                                  f"(shape {shape}); is it an ALBERT checkpoint of this layout?")
+        kind, target, leaf, heads = r
+        if kind == "tensor":
+            hf, hshape = target, shape
+        elif kind == "we2":
+            if len(shape) != 2:
+                raise CheckpointError(f"variable {tf_name!r}: expected (E, H), got shape {shape}")
+            hf, hshape = target, shape[::-1]
+        else:
+            hf, hshape = _leaf_shape(target, leaf, tf_name, shape, heads)
+        if hf in out:
+            raise CheckpointError(f"variables {out[hf][1]!r} and {tf_name!r} both map to {hf!r}")
+        out[hf] = (hshape, tf_name)
+    if layout == "google" and "albert.encoder.embedding_hidden_mapping_in.weight" not in out:
+        we = out.get("albert.embeddings.word_embeddings.weight", (None,))[0]
+        q = out.get("albert.encoder.albert_layer_groups.0.albert_layers.0.attention.query.weight", (None,))[0]
+        if config is not None:
+            E, H = int(config.embedding_size), int(config.hidden_size)
+        elif we is not None and q is not None and len(we) == 2 and len(q) == 2:
+            E, H = we[1], q[1]
+        else:
+            return out
+        if E != H:
+            raise CheckpointError(f"the checkpoint has no bert/encoder/embedding_hidden_mapping_in, which Google's "
+                                  f"code only omits when embedding_size == hidden_size, but the config has "
+                                  f"embedding_size={E}, hidden_size={H}")
+        out["albert.encoder.embedding_hidden_mapping_in.weight"] = ((H, E), None)
+        out["albert.encoder.embedding_hidden_mapping_in.bias"] = ((H,), None)
+    return out
+
+
 def _dense_leaf(hf_module: str, leaf: str, tf_name: str, a, heads: Optional[int] = None):
     """(HF name, array) for a dense kernel/bias or LayerNorm gamma/beta leaf."""
     if (leaf in _NORM) != hf_module.endswith(("LayerNorm", "layer_norm")):
@@ -157,40 +247,20 @@ def google_to_hf(tf_vars: Dict[str, "np.ndarray"], config=None, layout: Optional
         if is_optimizer_variable(tf_name):
             skipped.append(tf_name)
             continue
-        n = _strip(tf_name)
         a = np.asarray(a)
-        if n in _COMMON_TENSORS:
-            put(_COMMON_TENSORS[n], a, tf_name)
-            continue
-        if layout == "albert_zh" and n == "bert/embeddings/word_embeddings_2":
+        r = _route(tf_name, layout)
+        if r is None:
+            raise CheckpointError(f"unrecognised variable {tf_name!r} in a {layout} ALBERT checkpoint "
+                                  f"(shape {tuple(a.shape)}); is it an ALBERT checkpoint of this layout?")
+        kind, target, leaf, heads = r
+        if kind == "tensor":
+            put(target, a, tf_name)
+        elif kind == "we2":
             if a.ndim != 2:
                 raise CheckpointError(f"variable {tf_name!r}: expected (E, H), got shape {tuple(a.shape)}")
-            put("albert.embeddings.word_embeddings_2.weight", np.ascontiguousarray(a.T), tf_name)
-            continue
-        if layout == "google":
-            m = _GROUP_RE.match(n)
-            if m and m.group(3) in _GOOGLE_LAYER:
-                g, j, sub, leaf = int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)
-                hf_module = f"albert.encoder.albert_layer_groups.{g}.albert_layers.{j}.{_GOOGLE_LAYER[sub]}"
-                heads = 0 if sub.startswith("attention_1/self/") else 1
-                put(*_dense_leaf(hf_module, leaf, tf_name, a, heads), tf_name)
-                continue
+            put(target, np.ascontiguousarray(a.T), tf_name)
         else:
-            m = _ZH_RE.match(n)
-            if m and m.group(1) in _ZH_LAYER:
-                hf_module = f"albert.encoder.albert_layer_groups.0.albert_layers.0.{_ZH_LAYER[m.group(1)]}"
-                heads = 0 if m.group(1).startswith("attention/self/") else 1
-                put(*_dense_leaf(hf_module, m.group(2), tf_name, a, heads), tf_name)
-                continue
-        m = _LEAF_RE.match(n)
-        modules = dict(_COMMON_MODULES)
-        if layout == "google":
-            modules["bert/encoder/embedding_hidden_mapping_in"] = "albert.encoder.embedding_hidden_mapping_in"
-        if m and m.group(1) in modules:
-            put(*_dense_leaf(modules[m.group(1)], m.group(2), tf_name, a), tf_name)
-            continue
-        raise CheckpointError(f"unrecognised variable {tf_name!r} in a {layout} ALBERT checkpoint "
-                              f"(shape {tuple(a.shape)}); is it an ALBERT checkpoint of this layout?")
+            put(*_dense_leaf(target, leaf, tf_name, a, heads), tf_name)
 
     if layout == "google" and "albert.encoder.embedding_hidden_mapping_in.weight" not in state:
         _add_identity_mapping(state, config)
@@ -215,13 +285,22 @@ def _add_identity_mapping(state, config):
     state["albert.encoder.embedding_hidden_mapping_in.bias"] = np.zeros(H, dtype=dtype)
 
 
-def load_tf_state(path, config=None, layout: Optional[str] = None, verify: bool = True):
+def load_tf_state(path, config=None, layout: Optional[str] = None, verify: bool = True, check=None):
     """find + read + rename in one call: ``(state, skipped, prefix)`` from a
     checkpoint directory or prefix. Optimizer slots are listed in `skipped`
-    but never read from disk."""
+    but never read from disk. ``check`` (optional; a model's check_state_shapes) sees the HF names and
+    shapes the index declares (tf_hf_shapes) and returns the HF names to read: a shape the config does
+    not imply fails before any tensor byte is read, and tensors the model does not use stay on disk."""
     prefix = normalize_prefix(path)
-    tf_vars = read_tf_checkpoint(prefix, names=lambda n: not is_optimizer_variable(n), verify=verify)
     infos = list_tf_checkpoint(prefix)
+    layout = layout or detect_layout(list(infos))
+    wanted = lambda n: not is_optimizer_variable(n)  # noqa: E731
+    if check is not None:
+        shapes = tf_hf_shapes(infos, config, layout)
+        keep = check({hf: shape for hf, (shape, _) in shapes.items()})
+        tf_keep = {shapes[hf][1] for hf in keep if hf in shapes and shapes[hf][1] is not None}
+        wanted = tf_keep.__contains__
+    tf_vars = read_tf_checkpoint(prefix, names=wanted, verify=verify)
     state, skipped = google_to_hf(tf_vars, config, layout)
     skipped = sorted(set(skipped) | {n for n in infos if is_optimizer_variable(n)})
     return state, skipped, prefix

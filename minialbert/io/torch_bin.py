@@ -273,7 +273,7 @@ class _TorchUnpickler(pickle._Unpickler):
                            "not a state dict; save model.state_dict() instead")
         if kind != "storage" or len(pid) not in (5, 6):
             raise _BadFile(f"unexpected persistent id {pid!r}")
-        storage_type, key, _location, numel = pid[1], _text(pid[2]), pid[3], pid[4]
+        storage_type, key, numel = pid[1], _text(pid[2]), pid[4]   # pid[3]: the device it was saved from
         if not isinstance(storage_type, _StorageType) or not isinstance(key, str) \
                 or not _is_int(numel) or numel < 0:
             raise _BadFile(f"corrupt storage record {pid!r}")
@@ -383,10 +383,24 @@ def _find_state_dict(obj):
     return state, key
 
 
+def _apply_check(obj, check):
+    """The unpickled object with its state dict cut to the tensors ``check`` ({name: shape} -> names to
+    read; a model's check_state_shapes) asks for: shapes are compared with the config before any
+    storage is read or any tensor materialised."""
+    if check is None:
+        return obj
+    state, key = _find_state_dict(obj)
+    wanted = check({name: tuple(t.size) for name, t in state.items()})
+    kept = {name: t for name, t in state.items() if name in wanted}
+    if not kept:
+        raise _BadFile("none of its tensors is one the model uses")
+    return kept if key is None else {key: kept}
+
+
 # ----------------------------------------------------------------------------- the two formats
 
 
-def _read_zip(path: Path):
+def _read_zip(path: Path, check=None):
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as e:
@@ -411,7 +425,7 @@ def _read_zip(path: Path):
         if zf.getinfo(pkl[0]).file_size > 256 << 20:
             raise _BadFile(f"{pkl[0]} is {zf.getinfo(pkl[0]).file_size:,} bytes: not a state dict's pickle")
         obj, u = _unpickle(io.BytesIO(zf.read(pkl[0])), what=pkl[0])
-        state, key = _find_state_dict(obj)
+        state, key = _find_state_dict(_apply_check(obj, check))
         _check_total_size(state)
 
         def storage_bytes(k):
@@ -437,7 +451,7 @@ def _read_zip(path: Path):
     return out, key
 
 
-def _read_legacy(path: Path, f, size: int):
+def _read_legacy(path: Path, f, size: int, check=None):
     header = {}  # the header pickles are plain data: no names allowed at all
     magic, _ = _unpickle(f, allow=header, what="header")
     if magic != MAGIC_NUMBER:
@@ -455,7 +469,7 @@ def _read_legacy(path: Path, f, size: int):
     if not isinstance(keys, list) or not all(isinstance(_text(k), str) for k in keys):
         raise _BadFile("corrupt list of storage keys")
     keys = [_text(k) for k in keys]
-    state, key = _find_state_dict(obj)
+    state, key = _find_state_dict(_apply_check(obj, check))
     _check_total_size(state)
 
     needed = {t.storage.key for t in state.values()}
@@ -494,7 +508,7 @@ class TorchBinInfo(NamedTuple):
     nested_key: Optional[str]  # the key the state dict was under, or None if at top level
 
 
-def read_torch_bin_info(path) -> TorchBinInfo:
+def read_torch_bin_info(path, check=None) -> TorchBinInfo:
     """Like read_torch_bin, and also say which format the file is in and which key held the tensors."""
     path = Path(path)
     error = CheckpointError
@@ -508,10 +522,10 @@ def read_torch_bin_info(path) -> TorchBinInfo:
             if not head:
                 raise _BadFile("empty file")
             if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-                tensors, key = _read_zip(path)
+                tensors, key = _read_zip(path, check)
                 return TorchBinInfo(tensors, "zip", key)
             if head[:1] == b"\x80":  # a pickle's PROTO instruction
-                tensors, key = _read_legacy(path, f, size)
+                tensors, key = _read_legacy(path, f, size, check)
                 return TorchBinInfo(tensors, "legacy", key)
             if head[257:262] == b"ustar":
                 raise _BadFile("tar-based PyTorch format (torch < 1.0) is not supported")
@@ -528,7 +542,7 @@ def read_torch_bin_info(path) -> TorchBinInfo:
         raise error(f"{path}: cannot read ({e.strerror or e})") from None
 
 
-def read_torch_bin(path) -> Dict[str, np.ndarray]:
+def read_torch_bin(path, check=None) -> Dict[str, np.ndarray]:
     """{name: numpy array} from a ``torch.save``'d state dict (zip or legacy format), without torch.
 
     Arrays keep their dtype (bfloat16 is widened to float32), are C-contiguous,
@@ -537,7 +551,7 @@ def read_torch_bin(path) -> Dict[str, np.ndarray]:
     naming the key. Raises CheckpointError for anything else, including any
     pickle that names a Python object outside the tensor-data whitelist.
     """
-    info = read_torch_bin_info(path)
+    info = read_torch_bin_info(path, check)
     if info.nested_key is not None:
         warnings.warn(f"{path}: using the state dict stored under key {info.nested_key!r}", stacklevel=2)
     return info.tensors

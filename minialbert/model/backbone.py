@@ -29,7 +29,7 @@ from .params import QKV_NAMES, attention_view, ffn_view, sublayer_prefixes
 
 class EmbeddingsCache(NamedTuple):
     """What embeddings_forward saved."""
-    word: Any             # the word lookup's cache (ids, table shape)
+    word: Any             # the word lookup's cache (ids, table shape); None when inputs_embeds were given
     word_projection: Any  # albert_zh: linear cache of word_embeddings_2 (E -> H), else None
     token_type: Any       # the token-type lookup's cache
     words: Any            # (B, T, E) the looked-up word vectors (trace: embeddings.word)
@@ -39,21 +39,32 @@ class EmbeddingsCache(NamedTuple):
     out: Any              # (B, T, E) after LayerNorm and dropout (trace: embeddings.out)
     mapping: Any          # linear cache of the E -> H projection (None for albert_zh)
     hidden: Any           # (B, T, H) the encoder's input (trace: encoder.mapped)
+    position: Any = None  # the position lookup's cache (position_ids, table shape); None: rows 0..T-1
 
 
-def embeddings_forward(P, p: str, cfg: AlbertConfig, input_ids, token_type_ids, rng, training):
+def embeddings_forward(P, p: str, cfg: AlbertConfig, input_ids, token_type_ids, rng, training,
+                       position_ids=None, inputs_embeds=None):
     """input_ids, token_type_ids (B, T) -> h (B, T, H), EmbeddingsCache.
 
     The embeddings have width E; one (H, E) projection lifts them to the hidden size H: the factorised
     embedding of paper §3.1, V*E + E*H parameters instead of V*H. (albert_zh layout: the word vectors are
-    projected E -> H first, and the rest has width H.)"""
-    T = input_ids.shape[1]
-    words, c_word = embedding_forward(input_ids, P[p + "embeddings.word_embeddings.weight"])      # (B, T, E)
+    projected E -> H first, and the rest has width H.)
+    position_ids (B, T) or (1, T): the rows of the position table to add (default 0..T-1), as HF.
+    inputs_embeds (B, T, E): used instead of the word lookup (input_ids is then None), as HF."""
+    if inputs_embeds is not None:
+        T = inputs_embeds.shape[1]
+        words, c_word = inputs_embeds, None                                                      # (B, T, E)
+    else:
+        T = input_ids.shape[1]
+        words, c_word = embedding_forward(input_ids, P[p + "embeddings.word_embeddings.weight"])  # (B, T, E)
     c_w2 = None
     if cfg.zh_projection:
         words, c_w2 = linear_forward(words, P[p + "embeddings.word_embeddings_2.weight"])       # (B, T, H)
     tt, c_tt = embedding_forward(token_type_ids, P[p + "embeddings.token_type_embeddings.weight"])
-    pos = P[p + "embeddings.position_embeddings.weight"][:T]                                   # (T, E)
+    if position_ids is None:
+        pos, c_pos = P[p + "embeddings.position_embeddings.weight"][:T], None                   # (T, E)
+    else:
+        pos, c_pos = embedding_forward(position_ids, P[p + "embeddings.position_embeddings.weight"])  # (B|1, T, E)
     emb = words + tt
     emb += pos
     emb_ln, c_ln = layernorm_forward(emb, P[p + "embeddings.LayerNorm.weight"], P[p + "embeddings.LayerNorm.bias"],
@@ -64,11 +75,13 @@ def embeddings_forward(P, p: str, cfg: AlbertConfig, input_ids, token_type_ids, 
                                   P[p + "encoder.embedding_hidden_mapping_in.bias"])               # (B, T, H)
     else:
         h, c_map = out, None
-    return h, EmbeddingsCache(c_word, c_w2, c_tt, words, emb, c_ln, c_drop, out, c_map, h)
+    return h, EmbeddingsCache(c_word, c_w2, c_tt, words, emb, c_ln, c_drop, out, c_map, h, c_pos)
 
 
 def embeddings_backward(dh, cache: EmbeddingsCache, G, p: str, cfg: AlbertConfig, tgrads=None):
-    """dh (B, T, H) -> None; adds into the embedding tables, LayerNorm and projection gradients."""
+    """dh (B, T, H) -> dwords (B, T, E), the gradient of the word vectors (the looked-up rows, or the
+    inputs_embeds that replaced them); adds into the embedding tables, LayerNorm and projection
+    gradients."""
     c = cache
     if c.mapping is not None:
         demb = linear_backward(dh, c.mapping, G[p + "encoder.embedding_hidden_mapping_in.weight"],
@@ -82,16 +95,24 @@ def embeddings_backward(dh, cache: EmbeddingsCache, G, p: str, cfg: AlbertConfig
     if tgrads is not None:
         tgrads["embeddings.sum"] = demb
     T = demb.shape[1]
-    G[p + "embeddings.position_embeddings.weight"][:T] += demb.sum(axis=0)
+    if c.position is None:
+        G[p + "embeddings.position_embeddings.weight"][:T] += demb.sum(axis=0)
+    else:   # position_ids (B, T), or (1, T) broadcast over the batch: sum the batch first
+        dpos = demb if c.position[0].shape[0] == demb.shape[0] else demb.sum(axis=0, keepdims=True)
+        embedding_backward(dpos, c.position, G[p + "embeddings.position_embeddings.weight"])
     embedding_backward(demb, c.token_type, G[p + "embeddings.token_type_embeddings.weight"])
     if c.word_projection is not None:
         demb = linear_backward(demb, c.word_projection, G[p + "embeddings.word_embeddings_2.weight"])
+    dwords = demb                                                                               # (B, T, E)
+    if c.word is None:     # inputs_embeds: no lookup table to update
+        return dwords
     # HF's word embedding has padding_idx=pad_token_id: the lookup sends no gradient to the padding row
     # (the tied MLM decoder still does).
     ids = c.word[0]
     if 0 <= cfg.pad_token_id < cfg.vocab_size:
         demb = demb * (ids != cfg.pad_token_id)[..., None]
     embedding_backward(demb, c.word, G[p + "embeddings.word_embeddings.weight"])
+    return dwords
 
 
 # ----------------------------------------------------------------------------- encoder
@@ -126,11 +147,14 @@ def _attention_params(P, pa):
     return dict(attention_view(P, pa), wqkv=xp.concatenate(w), bqkv=xp.concatenate(b))
 
 
-def encoder_forward(P, p: str, cfg: AlbertConfig, h, attention_mask, rng, training):
+def encoder_forward(P, p: str, cfg: AlbertConfig, h, attention_mask, rng, training, head_mask=None):
     """h (B, T, H) -> seq (B, T, H), EncoderCache.
 
     Cross-layer parameter sharing (paper §3.1): layer i runs group int(i / (L / G)) (HF's rule), and the
-    group's inner layers in turn; with G = 1 every layer runs the same weights."""
+    group's inner layers in turn; with G = 1 every layer runs the same weights.
+    head_mask: optional (L * inner_group_num, NH), one row per applied layer k = i * inner + j (the
+    indexing of the trace and of the attentions output): application k multiplies head h's attention
+    probabilities by head_mask[k, h]."""
     mask_bias = attention_mask_bias(attention_mask, h.dtype)                                   # (B, 1, 1, T)
     packed: Dict[str, dict] = {}
     layers = []
@@ -140,9 +164,10 @@ def encoder_forward(P, p: str, cfg: AlbertConfig, h, attention_mask, rng, traini
             pa, pf = sublayer_prefixes(cfg, i, j, p)
             if pa not in packed:
                 packed[pa] = _attention_params(P, pa)
+            hm = None if head_mask is None else head_mask[i * cfg.inner_group_num + j]           # (NH,)
             a, ca = attention_forward(x, packed[pa], mask_bias, cfg.num_attention_heads, cfg.layer_norm_eps,
                                       cfg.ln_type, cfg.attention_probs_dropout_prob, cfg.hidden_dropout_prob,
-                                      rng, training)
+                                      rng, training, hm)
             y, cf = feedforward_forward(a, ffn_view(P, pf), cfg.hidden_act, cfg.layer_norm_eps, cfg.ln_type,
                                         cfg.hidden_dropout_prob, rng, training)
             layers.append(LayerCache(i, j, pa, pf, ca, a, cf, y))
@@ -150,8 +175,9 @@ def encoder_forward(P, p: str, cfg: AlbertConfig, h, attention_mask, rng, traini
     return x, EncoderCache(h, packed, layers)
 
 
-def encoder_backward(dseq, cache: EncoderCache, G, cfg: AlbertConfig, tgrads=None):
+def encoder_backward(dseq, cache: EncoderCache, G, cfg: AlbertConfig, tgrads=None, dhead_mask=None):
     """dseq (B, T, H) -> dh (B, T, H), the gradient of the encoder's input.
+    dhead_mask: optional (L * inner_group_num, NH) buffer; the gradient of the head mask is added there.
 
     The layer applications are walked in reverse. Every application of a shared block is handed the
     same gradient buffers, and each backward call *adds* its contribution into them: this += is the
@@ -170,7 +196,8 @@ def encoder_backward(dseq, cache: EncoderCache, G, cfg: AlbertConfig, tgrads=Non
         dh = feedforward_backward(dh, lc.ffn, ffn_view(G, lc.ffn_prefix), tf)
         if tgrads is not None:
             tgrads[f"layer.{k}.attention.y"] = dh
-        dh = attention_backward(dh, lc.attention, gpacked[lc.attn_prefix], ta)
+        dh = attention_backward(dh, lc.attention, gpacked[lc.attn_prefix], ta,
+                                None if dhead_mask is None else dhead_mask[k])
         if tgrads is not None:
             tgrads.update({f"layer.{k}.ffn.{n}": a for n, a in tf.items()})
             tgrads.update({f"layer.{k}.attention.{n}": a for n, a in ta.items()})

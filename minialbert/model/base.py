@@ -142,11 +142,16 @@ class AlbertPreTrainedModel:
 
         def move(a):
             return backend.to_device(a, device).astype(dtype, copy=False)
-        self.params = OrderedDict((k, move(v)) for k, v in self.params.items())
-        if self._grads is not None:
-            self._grads = OrderedDict((k, move(v)) for k, v in self._grads.items())
+        # In place: the same dict objects get the moved arrays, so whatever holds them (an optimizer
+        # built before .to(), a pipeline) sees the new arrays rather than keeping the old ones.
+        for store in (self.params, self._grads):
+            if store is not None:
+                for k in list(store):
+                    store[k] = move(store[k])
         if device != self.device:
-            self._rng = backend.device_rng(xp, int(backend.host_rng().integers(2**31)))
+            # A generator on the new device, seeded from the model's seed (as if the model had been
+            # built there): two identical models moved the same way draw the same dropout masks.
+            self._rng = backend.device_rng(xp, self._seed)
         self.device, self.xp, self.dtype = device, xp, dtype
         self._cache = None
         return self
@@ -175,81 +180,156 @@ class AlbertPreTrainedModel:
                              f"got {tuple(a.shape)}")
         return a.astype(xp.int64, copy=False)
 
-    def _check_inputs(self, input_ids, attention_mask, token_type_ids):
+    def _as_embeds(self, a, ndim=2):
+        """inputs_embeds -> (B, T, E) (or (B, C, T, E) for multiple choice) in the model's dtype, or None."""
+        if a is None:
+            return None
+        a = backend.to_device(backend.numpy.asarray(backend.to_numpy(a)), self.device)
+        if a.dtype.kind != "f":
+            raise TypeError(f"inputs_embeds must hold floats, got dtype {a.dtype}")
+        E = self.params[self.base_prefix + "embeddings.word_embeddings.weight"].shape[1]
+        if a.ndim == ndim:
+            a = a[None]
+        if a.ndim != ndim + 1 or a.shape[-1] != E:
+            lead = "(batch, seq" if ndim == 2 else "(batch, choices, seq"
+            raise ValueError(f"inputs_embeds must have shape {lead}, embedding_size={E}), got {tuple(a.shape)}")
+        return a.astype(self.dtype, copy=False)
+
+    def _as_head_mask(self, head_mask):
+        """head_mask (NH,) or (L * inner_group_num, NH) -> (L * inner_group_num, NH) in the model's dtype,
+        or None."""
+        if head_mask is None:
+            return None
+        cfg, np_ = self.config, backend.numpy
+        n, NH = cfg.num_hidden_layers * cfg.inner_group_num, cfg.num_attention_heads
+        a = np_.asarray(backend.to_numpy(head_mask))
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"head_mask must hold numbers, got dtype {a.dtype}")
+        if a.shape == (NH,):
+            a = np_.broadcast_to(a, (n, NH))
+        elif a.shape != (n, NH):
+            raise ValueError(f"head_mask must have shape (num_attention_heads,) = ({NH},) or (applied layers, "
+                             f"num_attention_heads) = ({n}, {NH}); got {a.shape}")
+        return backend.to_device(np_.ascontiguousarray(a, dtype=self.dtype), self.device)
+
+    def _check_inputs(self, input_ids, attention_mask, token_type_ids, position_ids=None, shape=None):
+        """shape: (B, T) when input_ids is None (inputs_embeds were given)."""
         cfg = self.config
-        B, T = input_ids.shape
-        if T > cfg.max_position_embeddings:
+        B, T = input_ids.shape if input_ids is not None else shape
+        if T > cfg.max_position_embeddings and position_ids is None:
             raise ValueError(f"input has {T} tokens but this model takes at most "
                              f"max_position_embeddings={cfg.max_position_embeddings}")
         if T == 0:
-            raise ValueError("input_ids is empty")
-        lo, hi = int(input_ids.min()), int(input_ids.max())
-        if lo < 0 or hi >= cfg.vocab_size:
-            raise ValueError(f"input_ids must lie in [0, {cfg.vocab_size}); found {lo if lo < 0 else hi}")
+            raise ValueError("input_ids is empty" if input_ids is not None else "inputs_embeds is empty")
+        if input_ids is not None:
+            lo, hi = int(input_ids.min()), int(input_ids.max())
+            if lo < 0 or hi >= cfg.vocab_size:
+                raise ValueError(f"input_ids must lie in [0, {cfg.vocab_size}); found {lo if lo < 0 else hi}")
         for name, a in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
-            if a is not None and a.shape != input_ids.shape:
-                raise ValueError(f"{name} has shape {tuple(a.shape)}, input_ids {tuple(input_ids.shape)}")
+            if a is not None and a.shape != (B, T):
+                raise ValueError(f"{name} has shape {tuple(a.shape)}, the input {(B, T)}")
+        if position_ids is not None:
+            if position_ids.shape not in ((B, T), (1, T)):
+                raise ValueError(f"position_ids must have shape (batch, seq) = {(B, T)} or (1, seq) = {(1, T)}, "
+                                 f"got {tuple(position_ids.shape)}")
+            lo, hi = int(position_ids.min()), int(position_ids.max())
+            if lo < 0 or hi >= cfg.max_position_embeddings:
+                raise ValueError(f"position_ids must lie in [0, {cfg.max_position_embeddings}) "
+                                 f"(max_position_embeddings); found {lo if lo < 0 else hi}")
         if token_type_ids is not None and token_type_ids.size:
             if int(token_type_ids.min()) < 0 or int(token_type_ids.max()) >= cfg.type_vocab_size:
                 raise ValueError(f"token_type_ids must lie in [0, {cfg.type_vocab_size})")
 
     # -- the public forward/backward ----------------------------------------------
-    def __call__(self, input_ids, attention_mask=None, token_type_ids=None, output_hidden_states=False,
-                 output_attentions=False, trace=False, **labels):
-        return self.forward(input_ids, attention_mask, token_type_ids, output_hidden_states=output_hidden_states,
-                            output_attentions=output_attentions, trace=trace, **labels)
+    def __call__(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
+                 inputs_embeds=None, output_hidden_states=False, output_attentions=False, trace=False, **labels):
+        return self.forward(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                            output_hidden_states=output_hidden_states, output_attentions=output_attentions,
+                            trace=trace, **labels)
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, output_hidden_states=False,
-                output_attentions=False, trace=False, **labels):
-        ids = self._as_ids(input_ids, "input_ids", self.input_ndim)
-        am = self._as_ids(attention_mask, "attention_mask", self.input_ndim)
-        tt = self._as_ids(token_type_ids, "token_type_ids", self.input_ndim)
-        ids2, am2, tt2 = ids, am, tt
-        if self.input_ndim == 3:  # multiple choice: fold the choices into the batch
-            ids2 = ids.reshape(-1, ids.shape[-1])
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
+                inputs_embeds=None, output_hidden_states=False, output_attentions=False, trace=False, **labels):
+        """The arguments of HF's ALBERT models, with HF's meaning:
+
+        input_ids (B, T) ints, or inputs_embeds (B, T, E) floats used instead of the word lookup (exactly
+        one of the two; multiple choice: (B, C, T) and (B, C, T, E)); attention_mask and token_type_ids
+        (B, T); position_ids (B, T) or (1, T), the rows of the position table (default 0..T-1);
+        head_mask (NH,) for every layer, or (L * inner_group_num, NH) with one row per applied layer
+        k = i * inner_group_num + j (as the attentions output counts them): head h's attention
+        probabilities (after dropout) are multiplied by head_mask[k, h], 0 silencing the head. (HF 4's
+        ALBERT indexed the rows of a 2-D mask by group, so with shared layers its rows differ; a 1-D mask
+        means the same in both. transformers 5 dropped head_mask.) After backward(),
+        inputs_embeds_grad() and head_mask_grad() hold the gradients with respect to these inputs."""
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("pass exactly one of input_ids or inputs_embeds")
+        nd = self.input_ndim
+        ids = self._as_ids(input_ids, "input_ids", nd)
+        emb = self._as_embeds(inputs_embeds, nd)
+        shape = tuple(ids.shape) if ids is not None else tuple(emb.shape[:-1])        # (B, T) or (B, C, T)
+        am = self._as_ids(attention_mask, "attention_mask", nd)
+        tt = self._as_ids(token_type_ids, "token_type_ids", nd)
+        pnd = 3 if nd == 3 and position_ids is not None and backend.numpy.ndim(backend.to_numpy(position_ids)) == 3 \
+            else 2
+        pos = self._as_ids(position_ids, "position_ids", pnd)
+        hm = self._as_head_mask(head_mask)                                         # (L * inner, NH) or None
+        ids2, am2, tt2, pos2, emb2 = ids, am, tt, pos, emb
+        if nd == 3:  # multiple choice: fold the choices into the batch
+            ids2 = ids.reshape(-1, ids.shape[-1]) if ids is not None else None
+            emb2 = emb.reshape((-1,) + emb.shape[-2:]) if emb is not None else None
             am2 = am.reshape(-1, am.shape[-1]) if am is not None else None
             tt2 = tt.reshape(-1, tt.shape[-1]) if tt is not None else None
-        self._check_inputs(ids2, am2, tt2)
+            pos2 = pos.reshape(-1, pos.shape[-1]) if pos is not None else None
+        self._check_inputs(ids2, am2, tt2, pos2, (shape[0] * shape[1], shape[2]) if nd == 3 else shape)
         unknown = set(labels) - set(self.label_names)
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected label argument(s) {sorted(unknown)}; "
                             f"it takes {list(self.label_names) or 'none'}")
         self._cache = None          # the last pass's activations go before this pass makes its own
-        seq, pooled, bcache = self._backbone_forward(ids2, am2, tt2)
+        # the gradients with respect to the inputs (inputs_embeds_grad(), head_mask_grad()) start afresh
+        E = self.params[self.base_prefix + "embeddings.word_embeddings.weight"].shape[1]
+        hm_shape = None if head_mask is None else backend.numpy.shape(backend.to_numpy(head_mask))
+        self._call_grads = {"inputs_embeds": None, "head_mask": None}
+        self._call_shapes = {"inputs_embeds": shape + (E,), "head_mask": hm_shape}
+        seq, pooled, bcache = self._backbone_forward(ids2, am2, tt2, pos2, hm, emb2)
         tr = backbone_trace(bcache, self.params, self.base_prefix) if trace else None
         out = ModelOutput()
-        out, hcache = self._head_forward(out, seq, pooled, ids.shape, labels, tr)
+        out, hcache = self._head_forward(out, seq, pooled, shape, labels, tr)
         if output_hidden_states:   # one per applied ALBERT layer, as HF (transformers 5)
             out["hidden_states"] = (bcache.encoder.hidden,) + tuple(lc.y for lc in bcache.encoder.layers)
-        if output_attentions:
-            out["attentions"] = tuple(lc.attention.probs for lc in bcache.encoder.layers)
+        if output_attentions:      # with a head mask: the masked probabilities, as HF 4
+            out["attentions"] = tuple(lc.attention.probs if lc.attention.head_mask is None else
+                                      lc.attention.probs * lc.attention.head_mask.reshape(1, -1, 1, 1)
+                                      for lc in bcache.encoder.layers)
         self._cache = (bcache, hcache, "loss" in out)
         self.trace = tr
         self.trace_grads = None
         return out
 
-    def _backbone_forward(self, input_ids, attention_mask, token_type_ids):
-        """input_ids (B, T) -> seq (B, T, H), pooled (B, H) or None, BackboneCache."""
+    def _backbone_forward(self, input_ids, attention_mask, token_type_ids, position_ids=None, head_mask=None,
+                          inputs_embeds=None):
+        """input_ids (B, T) (or inputs_embeds (B, T, E)) -> seq (B, T, H), pooled (B, H) or None, BackboneCache."""
         cfg, P, xp, p = self.config, self.params, self.xp, self.base_prefix
-        B, T = input_ids.shape
+        B, T = input_ids.shape if input_ids is not None else inputs_embeds.shape[:2]
         if attention_mask is None:
             attention_mask = xp.ones((B, T), dtype=xp.int64)
         if token_type_ids is None:
             token_type_ids = xp.zeros((B, T), dtype=xp.int64)
-        h, c_emb = embeddings_forward(P, p, cfg, input_ids, token_type_ids, self._rng, self.training)   # (B, T, H)
-        seq, c_enc = encoder_forward(P, p, cfg, h, attention_mask, self._rng, self.training)            # (B, T, H)
+        h, c_emb = embeddings_forward(P, p, cfg, input_ids, token_type_ids, self._rng, self.training,
+                                      position_ids, inputs_embeds)                                  # (B, T, H)
+        seq, c_enc = encoder_forward(P, p, cfg, h, attention_mask, self._rng, self.training, head_mask)  # (B, T, H)
         pooled, c_pool = pooler_forward(P, p, seq) if self.add_pooler else (None, None)                 # (B, H)
         return seq, pooled, BackboneCache(c_emb, c_enc, c_pool)
 
-    def _backbone_backward(self, dseq, dpooled, cache: BackboneCache, tgrads=None):
-        """Gradients of the backbone, added into self._grads."""
+    def _backbone_backward(self, dseq, dpooled, cache: BackboneCache, tgrads=None, dhead_mask=None):
+        """Gradients of the backbone, added into self._grads (and the head mask's into dhead_mask,
+        (L * inner, NH), when given). Returns the gradient of the word vectors (B, T, E)."""
         G, p = self._ensure_grads(), self.base_prefix
         if dpooled is not None:
             dseq = pooler_backward(dpooled, cache.pooler, G, p, dseq)
         if tgrads is not None:
             tgrads["last_hidden_state"] = dseq
-        dh = encoder_backward(dseq, cache.encoder, G, self.config, tgrads)
-        embeddings_backward(dh, cache.embeddings, G, p, self.config, tgrads)
+        dh = encoder_backward(dseq, cache.encoder, G, self.config, tgrads, dhead_mask)
+        return embeddings_backward(dh, cache.embeddings, G, p, self.config, tgrads)
 
     @property
     def backbone_cache(self) -> Optional[BackboneCache]:
@@ -271,9 +351,42 @@ class AlbertPreTrainedModel:
         tg = {} if self.trace is not None else None
         self._ensure_grads()
         dseq, dpooled = self._head_backward(hcache, up, tg)
-        self._backbone_backward(dseq, dpooled, bcache, tg)
+        hm_layers = bcache.encoder.layers
+        dhm = None
+        if hm_layers and hm_layers[0].attention.head_mask is not None:
+            dhm = self.xp.zeros((len(hm_layers), self.config.num_attention_heads), dtype=self.dtype)
+        dwords = self._backbone_backward(dseq, dpooled, bcache, tg, dhm)
+        shapes, cg = self._call_shapes, self._call_grads
+        dwords = dwords.reshape(shapes["inputs_embeds"])
+        cg["inputs_embeds"] = dwords if cg["inputs_embeds"] is None else cg["inputs_embeds"] + dwords
+        if dhm is not None:
+            dhm = dhm.reshape(shapes["head_mask"]) if len(shapes["head_mask"]) == 2 else dhm.sum(axis=0)
+            cg["head_mask"] = dhm if cg["head_mask"] is None else cg["head_mask"] + dhm
         self.trace_grads = tg
         return self
+
+    def inputs_embeds_grad(self):
+        """The gradient, from backward(), with respect to the word vectors of the last forward pass:
+        the inputs_embeds it was given, or the rows the word lookup produced from input_ids (before the
+        padding row's gradient is dropped), (B, T, E) ((B, C, T, E) for multiple choice); summed over
+        the backward() calls since that forward pass. Token saliency for a fill-mask prediction::
+
+            out = model(ids); model.backward(logits=onehot_at_mask_and_token)
+            saliency = np.linalg.norm(model.inputs_embeds_grad(), axis=-1)      # (B, T)
+        """
+        g = getattr(self, "_call_grads", {}).get("inputs_embeds")
+        if g is None:
+            raise RuntimeError("no input-embedding gradient yet: run a forward pass, then backward()")
+        return g
+
+    def head_mask_grad(self):
+        """The gradient, from backward(), with respect to the head_mask of the last forward pass, in its
+        shape ((NH,) or (L * inner_group_num, NH)): |grad| is the head-importance score of Michel et al.
+        (2019), "Are sixteen heads really better than one?"; summed over the backward() calls since."""
+        g = getattr(self, "_call_grads", {}).get("head_mask")
+        if g is None:
+            raise RuntimeError("no head-mask gradient: run a forward pass with head_mask=..., then backward()")
+        return g
 
     # -- defaults for the backbone alone; heads override ---------------------------
     input_ndim = 2

@@ -36,11 +36,12 @@ class AttentionCache(NamedTuple):
     mask_bias: Any      # (B, 1, 1, T) additive padding bias
     probs: Any          # (B, NH, T, T) softmax of the scores (the softmax's cache)
     probs_dropout: Any  # dropout mask on the probabilities (None when not training)
-    probs_d: Any        # (B, NH, T, T) probabilities after dropout, what multiplies v
+    probs_d: Any        # (B, NH, T, T) probabilities after dropout (and head mask), what multiplies v
     out: Any            # linear cache of the output projection; out[0] is the context (B, T, H)
     out_dropout: Any    # dropout mask on the projected output
     ln_out: Any         # layernorm cache of the residual sum (postln), else None
     head_size: int      # HS
+    head_mask: Any = None  # (NH,) the per-head factor the probabilities were multiplied by, or None
 
 
 def attention_scores(cache):
@@ -53,12 +54,14 @@ def attention_scores(cache):
 
 
 def attention_forward(x, p, mask_bias, num_heads, eps, ln_type="postln",
-                      attn_dropout=0.0, hidden_dropout=0.0, rng=None, training=False):
+                      attn_dropout=0.0, hidden_dropout=0.0, rng=None, training=False, head_mask=None):
     """x (B, T, H) -> y (B, T, H).
 
     p: 'wqkv' (3H, H), 'bqkv' (3H,), 'wo' (H, H), 'bo' (H,), 'ln_w', 'ln_b' (H,).
     postln (ALBERT/BERT): y = LN(x + Dropout(Attn(x)))
     preln  (albert_pytorch option): y = x + Dropout(Attn(LN(x)))
+    head_mask: optional (NH,) factors; head h's probabilities (after dropout) are multiplied by
+    head_mask[h], as HF's head_mask does (0 silences a head; any float is allowed).
     """
     B, T, H = x.shape
     NH = num_heads
@@ -72,6 +75,8 @@ def attention_forward(x, p, mask_bias, num_heads, eps, ln_type="postln",
     scores += mask_bias
     probs, sm_cache = softmax_forward(scores)                            # (B, NH, T, T)
     probs_d, drop_p_cache = dropout_forward(probs, attn_dropout, rng, training)
+    if head_mask is not None:                                            # HF: after dropout, per head
+        probs_d = probs_d * head_mask.reshape(1, NH, 1, 1)               # (B, NH, T, T), a new array
     ctx = probs_d @ v                                                    # (B, NH, T, HS)
     ctx = ctx.transpose(0, 2, 1, 3).reshape(B, T, H)                     # heads side by side
     out, o_cache = linear_forward(ctx, p["wo"], p["bo"])                 # (B, T, H)
@@ -82,13 +87,15 @@ def attention_forward(x, p, mask_bias, num_heads, eps, ln_type="postln",
     else:
         y, ln_out_cache = out, None
     return y, AttentionCache(ln_type, ln_in_cache, qkv_cache, q, k, v, mask_bias, sm_cache, drop_p_cache, probs_d,
-                             o_cache, drop_o_cache, ln_out_cache, HS)
+                             o_cache, drop_o_cache, ln_out_cache, HS, head_mask)
 
 
-def attention_backward(dy, cache: AttentionCache, g, trace=None):
+def attention_backward(dy, cache: AttentionCache, g, trace=None, dhead_mask=None):
     """dy (B, T, H) -> dx. Adds into g['wqkv'], g['bqkv'], g['wo'], g['bo'], g['ln_w'], g['ln_b'].
     trace: optional dict that receives the gradients of the block's inner activations (probs, scores,
-    context), which exist only inside this function; the porter's trace reads them."""
+    context), which exist only inside this function; the porter's trace reads them.
+    dhead_mask: optional (NH,) buffer; when the forward had a head mask, the gradient with respect to
+    it is added there (head-importance scores, Michel et al. 2019)."""
     c = cache
     ln_type, q, k, v, probs_d, HS = c.ln_type, c.q, c.k, c.v, c.probs_d, c.head_size
     xp = array_module(dy)
@@ -106,6 +113,10 @@ def attention_backward(dy, cache: AttentionCache, g, trace=None):
     dqkv = xp.empty((B, T, 3, NH, HS), dtype=dy.dtype)
     dqkv_h = dqkv.transpose(2, 0, 3, 1, 4)                               # (3, B, NH, T, HS) view
     dqkv_h[2] = probs_d.transpose(0, 1, 3, 2) @ dctx                     # dv
+    if c.head_mask is not None:
+        if dhead_mask is not None:   # d/dm_h: sum over (B, T, T) of dprobs_d * the dropped-out probabilities
+            dhead_mask += (dprobs_d * dropout_backward(c.probs, c.probs_dropout)).sum(axis=(0, 2, 3))
+        dprobs_d = dprobs_d * c.head_mask.reshape(1, NH, 1, 1)
     dprobs = dropout_backward(dprobs_d, c.probs_dropout)
     dscores = softmax_backward(dprobs, c.probs)                          # mask bias is constant
     if trace is not None:

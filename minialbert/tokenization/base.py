@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Sequence, Union
 
+from ..io.errors import atomic_write
 from ..outputs import AttrDict
 
 # SentencePiece marks "a new word starts here" with U+2581 (LOWER ONE EIGHTH BLOCK).
@@ -49,6 +50,13 @@ class _TokenizerBase:
     # Special tokens whose left-hand whitespace they swallow ("a [MASK]" ->
     # "a" + "[MASK]"), as HF configures ALBERT's mask token (lstrip=True).
     _lstrip_special: frozenset[str] = frozenset()
+
+    @staticmethod
+    def _write_config(directory: Path, config: dict) -> Path:
+        """tokenizer_config.json, written atomically (a crash leaves the old file or the new one)."""
+        path = Path(directory) / CONFIG_FILENAME
+        atomic_write(path, [(json.dumps(config, indent=2) + "\n").encode("utf-8")])
+        return path
 
     def __init__(
         self,
@@ -130,6 +138,7 @@ class _TokenizerBase:
         tokenized on its own, which is why "[MASK]." yields a word-start
         piece before the "." (see AlbertTokenizer's docstring).
         """
+        _check_unicode(text)
         out: list[tuple[str, bool]] = []
         for i, part in enumerate(self._special_re.split(text)):
             is_special = i % 2 == 1  # re.split with one group alternates text / match
@@ -413,6 +422,19 @@ def _to_numpy(rows: list[list[int]], name: str, return_tensors: str) -> Any:
             "pass padding=True (or padding='max_length') together with return_tensors='np'"
         )
     return np.asarray(rows, dtype=np.int64).reshape(len(rows), -1)
+
+
+def _check_unicode(text: str) -> None:
+    """Refuse a text holding a lone surrogate (what undecodable input bytes become under Python's
+    surrogateescape, e.g. invalid UTF-8 on stdin): it is not Unicode, no tokenizer can encode it, and HF's
+    tokenizers fail on it too (sentencepiece with a bare C++ cast error)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        around = text[max(0, e.start - 20):e.start + 20]
+        where = f"text {around!r}" + (" (an excerpt)" if len(around) < len(text) else "")
+        raise ValueError(f"{where}: character {e.start} ({text[e.start]!r}) is a lone surrogate, not valid Unicode "
+                         "(undecodable bytes in the input, e.g. text that is not UTF-8?)") from None
 
 
 def _clean_up_tokenization(text: str) -> str:

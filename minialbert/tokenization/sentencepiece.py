@@ -6,13 +6,12 @@ post-processing that the original ALBERT release did around SentencePiece.
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from pathlib import Path
 from typing import Any
 
+from ..io.errors import atomic_write
 from .base import (
-    CONFIG_FILENAME,
     SPIECE_UNDERLINE,
     SPM_FILENAMES,
     PathLike,
@@ -121,7 +120,7 @@ class AlbertTokenizer(_TokenizerBase):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         model_path = directory / "spiece.model"
-        model_path.write_bytes(self.sp.serialized_model_proto())
+        atomic_write(model_path, [self.sp.serialized_model_proto()])
         config = {
             "tokenizer_class": "AlbertTokenizer",
             "do_lower_case": self.do_lower_case,
@@ -134,8 +133,7 @@ class AlbertTokenizer(_TokenizerBase):
             "sep_token": self.sep_token,
             "mask_token": self.mask_token,
         }
-        config_path = directory / CONFIG_FILENAME
-        config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        config_path = self._write_config(directory, config)
         return str(model_path), str(config_path)
 
     # ----- vocabulary ----------------------------------------------------- #

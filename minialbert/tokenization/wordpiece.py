@@ -7,13 +7,12 @@ basic tokenizer.
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from pathlib import Path
 from typing import Any
 
+from ..io.errors import atomic_write
 from .base import (
-    CONFIG_FILENAME,
     WORDPIECE_FILENAME,
     PathLike,
     _config_kwargs,
@@ -128,7 +127,7 @@ class BertWordPieceTokenizer(_TokenizerBase):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         vocab_path = directory / WORDPIECE_FILENAME
-        vocab_path.write_text("".join(t + "\n" for t in self.ids_to_tokens), encoding="utf-8")
+        atomic_write(vocab_path, ["".join(t + "\n" for t in self.ids_to_tokens).encode("utf-8")])
         config = {
             "tokenizer_class": "BertTokenizer",
             "do_lower_case": self.do_lower_case,
@@ -136,8 +135,7 @@ class BertWordPieceTokenizer(_TokenizerBase):
             "tokenize_chinese_chars": self.tokenize_chinese_chars,
             "model_max_length": self.model_max_length,
         }
-        config_path = directory / CONFIG_FILENAME
-        config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        config_path = self._write_config(directory, config)
         return str(vocab_path), str(config_path)
 
     @property

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Optional
 
 from .. import backend
-from ..io import atomic_write, load_state_dict_into, read_safetensors, save_pretrained
+from ..io import WriteError, atomic_write, check_state_shapes, load_state_dict_into, read_safetensors, save_pretrained
 
 np = backend.numpy
 
@@ -89,24 +89,34 @@ def corpus_fingerprint(path) -> dict:
     return {"size": size, "sha256_ends": h.hexdigest()}
 
 
-def save_checkpoint(out, model, opt, batches, state: dict) -> Path:
-    """Write checkpoint `state["step"]` of run OUT (model, optimiser moments, data position, history)."""
+def save_checkpoint(out, model, opt, batches, state: dict, tokenizer=None) -> Path:
+    """Write checkpoint `state["step"]` of run OUT (model, optimiser moments, data position, history,
+    and the tokenizer's files, so that a checkpoint directory works on its own with fill-mask)."""
     out = Path(out)
     ck = out / "checkpoints"
     ck.mkdir(parents=True, exist_ok=True)
     name = f"step-{int(state['step']):08d}"
     tmp, final = ck / f".partial-{name}", ck / name
     shutil.rmtree(tmp, ignore_errors=True)
-    save_pretrained(model, tmp)
-    o = opt.state_dict()
-    arrays = {f"m/{k}": backend.to_numpy(v) for k, v in o["m"].items()}
-    arrays.update({f"v/{k}": backend.to_numpy(v) for k, v in o["v"].items()})
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write(tmp / "optimizer.npz", [buf.getvalue()])
-    meta = {k: v for k, v in o.items() if k not in ("m", "v")}
-    state = dict(state, optimizer=meta, data=batches.state_dict())
-    atomic_write(tmp / "trainer_state.json", [json.dumps(state, indent=1, default=float).encode()])   # last
+    try:
+        save_pretrained(model, tmp)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+        o = opt.state_dict()
+        arrays = {f"m/{k}": backend.to_numpy(v) for k, v in o["m"].items()}
+        arrays.update({f"v/{k}": backend.to_numpy(v) for k, v in o["v"].items()})
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        atomic_write(tmp / "optimizer.npz", [buf.getvalue()])
+        meta = {k: v for k, v in o.items() if k not in ("m", "v")}
+        state = dict(state, optimizer=meta, data=batches.state_dict())
+        atomic_write(tmp / "trainer_state.json", [json.dumps(state, indent=1, default=float).encode()])   # last
+    except OSError as e:        # a full disk: free what this save wrote, say what is kept
+        shutil.rmtree(tmp, ignore_errors=True)
+        prev = latest_checkpoint(out)
+        note = (f"; checkpoint {name} not saved, the last complete one, {prev}, is kept" if prev is not None
+                else f"; checkpoint {name} not saved")
+        raise WriteError(getattr(e, "filename", None) or tmp, e.errno, e.strerror or str(e), note) from None
     _fsync_dir(tmp)
     if final.exists():               # left by a run that crashed before updating LATEST: same step, redo it
         shutil.rmtree(final)

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from .. import backend
 from ..config import AlbertConfig
 from ..hub import default_model_path
-from ..io import atomic_write
+from ..io import atomic_write, save_pretrained
 from ..model import AlbertForPreTraining
 from ..ops.losses import IGNORE_INDEX
 from ..optim import AdamW, LAMB, clip_grad_norm, scale_grads, warmup_linear_decay
@@ -85,7 +85,6 @@ class TrainConfig:
             v = getattr(self, f)
             need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0, f,
                  "a finite number >= 0")
-        need(self.lr > 0, "lr", "a finite number > 0")
         need(self.optimizer in ("lamb", "adamw"), "optimizer", "'lamb' or 'adamw'")
         need(self.position_init in ("normal", "sinusoidal"), "position_init", "'normal' or 'sinusoidal'")
 
@@ -269,12 +268,12 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
                       labels=batch["labels"], sentence_order_label=batch["sentence_order_label"])
             model.backward()
             loss += float(o["loss"]) / tc.grad_accum
+            tokens += int(batch["attention_mask"].sum())
         if not math.isfinite(loss):
             last = latest_checkpoint(out)
             raise FloatingPointError(f"step {step + 1}: the loss is {loss}; stopped without saving "
                                      + (f"(the last good checkpoint, {last}, is kept)" if last else "(no checkpoint yet)")
                                      + "; try a lower --lr or a longer --warmup")
-            tokens += int(batch["attention_mask"].sum())
         grads = model.grads()
         if tc.grad_accum > 1:
             scale_grads(grads, 1.0 / tc.grad_accum)
@@ -298,8 +297,12 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
         if (tc.save_every and step % tc.save_every == 0) or done:
             save_checkpoint(out, model, opt, batches,
                             {"step": step, "history": history, "evals": evals, "train_config": asdict(tc),
-                             "model_config": model_config.to_dict(), "corpus_fingerprint": fingerprint})
+                             "model_config": model_config.to_dict(), "corpus_fingerprint": fingerprint},
+                            tokenizer=tok)
             plot_history(history, evals, out / "loss.png")
+        if step == tc.steps:         # the finished model in OUT itself, as HF's Trainer.save_model does
+            save_pretrained(model, out)
+            tok.save_pretrained(out)
         if done:
             break
     if bar is not None:
