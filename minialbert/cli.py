@@ -38,7 +38,7 @@ def cmd_trace(args):
     model = load_model(args.model, dtype=args.dtype)
     if args.ids:
         parts = args.ids.replace(",", " ").split()
-        if not parts or not all(t.isdigit() for t in parts):
+        if not parts or not all(t.isascii() and t.isdigit() and len(t) <= 18 for t in parts):
             raise UserError(f"--ids {args.ids!r}: expected token ids, non-negative integers separated by commas")
         ids = backend.numpy.array([[int(t) for t in parts]])
     else:
@@ -252,9 +252,40 @@ def cmd_convert(args):
     print(f"wrote {out}")
 
 
+def _need_file(flag, path, what="a text file"):
+    """A path argument that must name a regular file (a directory or a FIFO is one clear error)."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{flag} {path}: no such file")
+    if p.is_dir():
+        raise UserError(f"{flag} {path}: a directory; expected {what}")
+    if not p.is_file():
+        raise UserError(f"{flag} {path}: not a regular file; expected {what}")
+
+
+def _need_file_or_dir(flag, path):
+    """A path argument that may name a file or a directory (a tokenizer), but nothing else."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{flag} {path}: no such file or directory")
+    if not (p.is_file() or p.is_dir()):
+        raise UserError(f"{flag} {path}: neither a regular file nor a directory")
+
+
+def _need_output_dir(flag, path):
+    """An output directory argument: checked before any work, so a long run does not end unable to save."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UserError(f"{flag} {path}: exists and is not a directory; expected an output directory")
+
+
 def cmd_pretrain(args):
-    if not Path(args.corpus).exists():
-        raise UserError(f"--corpus {args.corpus}: no such file")
+    _need_file("--corpus", args.corpus)
+    if args.eval_corpus is not None:
+        _need_file("--eval-corpus", args.eval_corpus)
+    if args.tokenizer is not None:
+        _need_file_or_dir("--tokenizer", args.tokenizer)
+    _need_output_dir("--out", args.out)
     cfg = AlbertConfig.from_json_file(args.config)
     tc = TrainConfig(corpus=args.corpus, out=args.out, eval_corpus=args.eval_corpus, steps=args.steps,
                      batch_size=args.batch_size, grad_accum=args.grad_accum, max_seq_length=args.seq_len,
@@ -270,6 +301,7 @@ def cmd_pretrain(args):
 
 
 def cmd_finetune(args):
+    _need_output_dir("--out", args.out)
     fc = FinetuneConfig(model=args.model, train=args.train, eval=args.eval, out=args.out, epochs=args.epochs,
                         batch_size=args.batch_size, lr=args.lr, max_length=args.max_length,
                         regression=args.regression, seed=args.seed, device=args.device, tokenizer=args.tokenizer)
@@ -421,8 +453,9 @@ def build_parser():
     ft.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ft.set_defaults(func=cmd_finetune)
 
-    d = sub.add_parser("download", help="download released checkpoints into the Hugging Face cache")
-    d.add_argument("names", nargs="+", help="e.g. albert-base-v2 albert/albert-large-v2")
+    d = sub.add_parser("download", help="download released checkpoints or any Hub ALBERT into the Hugging Face cache")
+    d.add_argument("names", nargs="+", help="released names or Hub repo ids, e.g. albert-base-v2 "
+                   "albert/albert-large-v2 textattack/albert-base-v2-SST-2")
     d.set_defaults(func=cmd_download)
 
     c = sub.add_parser("convert", help="write any supported checkpoint as an HF safetensors directory")

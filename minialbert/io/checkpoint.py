@@ -10,7 +10,7 @@ from .. import backend
 from ..config import AlbertConfig
 from .errors import CheckpointError, atomic_write
 from .safetensors_file import read_safetensors, write_safetensors
-from .state_dict import load_state_dict_into
+from .state_dict import check_state_shapes, load_state_dict_into
 from .tf_bundle import find_tf_checkpoint, list_tf_checkpoint
 from .tf_names import detect_layout, load_tf_state
 from .torch_bin import read_torch_bin
@@ -40,8 +40,13 @@ def detect_format(path: Path) -> str:
     raise CheckpointError(f"{path}: not a checkpoint directory (no config.json or albert_config.json)")
 
 
-def read_checkpoint(path):
-    """(config, {HF name: numpy array}, source file) from an HF or Google checkpoint directory."""
+def read_checkpoint(path, check=None):
+    """(config, {HF name: numpy array}, source file) from an HF or Google checkpoint directory.
+
+    ``check(config, {HF name: shape}, source)`` (optional) sees the tensor names and shapes the file's
+    header or index declares, before any tensor byte is read, and returns the names to read (see
+    state_dict.check_state_shapes): a 10 GB file that declares a shape the config does not imply fails
+    at once, and tensors the model does not use are never read."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such file or directory")
@@ -50,30 +55,42 @@ def read_checkpoint(path):
     fmt = detect_format(path)
     if fmt == "hf":
         config = AlbertConfig.from_json_file(path / "config.json")
-        if (path / "model.safetensors").exists():
-            wfile = path / "model.safetensors"
-            state = read_safetensors(wfile)
+        wfile = path / ("model.safetensors" if (path / "model.safetensors").exists() else "pytorch_model.bin")
+        bound = None if check is None else (lambda shapes: check(config, shapes, wfile))
+        if wfile.name == "model.safetensors":
+            state = read_safetensors(wfile, check=bound)
         else:
-            wfile = path / "pytorch_model.bin"
-            state = read_torch_bin(wfile)
+            state = read_torch_bin(wfile, check=bound)
         return config, state, wfile
     config = AlbertConfig.from_json_file(_google_config_file(path))
     prefix = find_tf_checkpoint(path)
-    layout = detect_layout(list(list_tf_checkpoint(prefix)))          # 'google' | 'albert_zh'
+    infos = list_tf_checkpoint(prefix)
+    layout = detect_layout(list(infos))          # 'google' | 'albert_zh'
     config = config.replace(embedding_layout="albert_zh" if layout == "albert_zh" else "albert")
-    state, _skipped, prefix = load_tf_state(prefix, config)   # optimiser slots are never read
-    if "classifier.weight" in state:  # a fine-tuned classifier: its width is the number of labels
-        config = config.replace(num_labels=int(state["classifier.weight"].shape[0]))
-    return config, state, Path(str(prefix) + ".index")
+    head = next((infos[n] for n in ("output_weights", "module/output_weights") if n in infos), None)
+    if head is not None and len(head.shape) == 2:
+        # a fine-tuned classifier (run_classifier.py): its width is the number of labels
+        config = config.replace(num_labels=int(head.shape[0]))
+    index = Path(str(prefix) + ".index")
+    bound = None if check is None else (lambda shapes: check(config, shapes, index))
+    state, _skipped, prefix = load_tf_state(prefix, config, layout, check=bound)   # optimiser slots never read
+    return config, state, index
 
 
 def load_pretrained(cls, path, dtype="float32", device="cpu", **config_overrides):
     """cls.from_pretrained: a model of class `cls` with the weights of the checkpoint at `path`
-    (an existing directory; names are resolved by the caller, see hub.resolve)."""
-    config, state, source = read_checkpoint(path)
-    if config_overrides:
-        config = config.replace(**config_overrides)
-    model = cls(config, seed=0, dtype=dtype, device=device, init=False)   # no arrays before the checks
+    (an existing directory; names are resolved by the caller, see hub.resolve). The checkpoint's
+    declared shapes are checked against the config before any tensor is read."""
+    made = {}
+
+    def check(config, shapes, source):
+        if config_overrides:
+            config = config.replace(**config_overrides)
+        made["model"] = cls(config, seed=0, dtype=dtype, device=device, init=False)   # no arrays yet
+        return check_state_shapes(made["model"], shapes, strict=False, source=str(source))
+
+    _config, state, source = read_checkpoint(path, check=check)
+    model = made["model"]
     load_state_dict_into(model, state, strict=False, source=str(source))
     return model.init_missing()
 

@@ -31,19 +31,39 @@ def _header(path: Path) -> dict:
         return json.loads(f.read(n))
 
 
-def read_safetensors(path) -> Dict[str, "np.ndarray"]:
-    """{name: numpy array} from a .safetensors file (bf16 widened to float32)."""
+_FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")
+
+
+def read_safetensors(path, check=None) -> Dict[str, "np.ndarray"]:
+    """{name: numpy array} from a .safetensors file (bf16 widened to float32).
+
+    The file is memory-mapped and read lazily: only the header is parsed before ``check`` (optional)
+    sees {name: shape} and returns the names to read (a model's check_state_shapes: a header that
+    declares a shape the config does not imply fails here, before any tensor byte is read, however
+    big the file); the tensors a model reads must be floating point. Without ``check``, every tensor
+    is read."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: " + ("no such file" if not path.exists() else "not a regular file"))
     out, bf16 = {}, []
     try:
         with safe_open(str(path), framework="np") as f:
-            for name in f.keys():
-                if f.get_slice(name).get_dtype() == "BF16":
+            names = list(f.keys())
+            dtypes = {n: f.get_slice(n).get_dtype() for n in names}
+            if check is not None:
+                wanted = check({n: tuple(f.get_slice(n).get_shape()) for n in names})
+                names = [n for n in names if n in wanted]
+                for n in names:
+                    if dtypes[n] not in _FLOAT_DTYPES:
+                        raise CheckpointError(f"{path}: tensor {n!r} has dtype {dtypes[n]}; a weight must be "
+                                              f"floating point ({', '.join(_FLOAT_DTYPES)})")
+            for name in names:
+                if dtypes[name] == "BF16":
                     bf16.append(name)
                 else:
                     out[name] = f.get_tensor(name)
+    except CheckpointError:
+        raise
     except (SafetensorError, OSError, ValueError, TypeError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"{path}: corrupt or truncated safetensors file ({msg})") from None

@@ -21,24 +21,24 @@ def _is_backbone(name: str, prefix: str) -> bool:
     return name.startswith(prefix) and not name[len(prefix):].startswith("pooler.")
 
 
-def load_state_dict_into(model, state: Dict[str, object], strict: bool = True, source: str = "state dict"):
-    """Copy ``state`` (HF names, numpy/cupy arrays) into ``model``.
-
-    Checks, before copying anything: every backbone tensor present; every
-    tensor's shape equal to what the config implies. Head tensors missing from
-    ``state`` are left as initialised (a new head for fine-tuning, as HF) with a
-    warning unless strict; tensors belonging to other heads are ignored.
-    """
-    prefix = model.base_prefix
-    state = dict(state)
-    # Prefix fix-ups: a bare AlbertModel checkpoint into a model with a head, and back.
-    has_prefixed = any(k.startswith("albert.") for k in state)
+def _renamed(prefix: str, names) -> Dict[str, str]:
+    """{name the model uses: name in the checkpoint}, after the prefix fix-ups: a bare AlbertModel
+    checkpoint into a model with a head, and back."""
+    names = list(names)
+    has_prefixed = any(k.startswith("albert.") for k in names)
     if prefix == "albert." and not has_prefixed:
-        state = {("albert." + k if k.split(".")[0] in ("embeddings", "encoder", "pooler") else k): v
-                 for k, v in state.items()}
-    elif prefix == "" and has_prefixed:
-        state = {k[len("albert."):]: v for k, v in state.items() if k.startswith("albert.")}
+        return {("albert." + k if k.split(".")[0] in ("embeddings", "encoder", "pooler") else k): k for k in names}
+    if prefix == "" and has_prefixed:
+        return {k[len("albert."):]: k for k in names if k.startswith("albert.")}
+    return {k: k for k in names}
 
+
+def _plan(model, shapes: Dict[str, tuple], strict: bool, source: str):
+    """Check the names and shapes of a state dict against what `model`'s config implies, before any
+    tensor is read or copied. Returns ({model name: checkpoint name}, missing model names)."""
+    prefix = model.base_prefix
+    renamed = _renamed(prefix, shapes)
+    state = {k: tuple(shapes[v]) for k, v in renamed.items()}
     expected = {n: s for n, s, _ in model.param_specs()}
     aliases = model.tied_aliases()
     unexpected = []
@@ -62,19 +62,39 @@ def load_state_dict_into(model, state: Dict[str, object], strict: bool = True, s
         raise CheckpointError(f"{source}: missing tensor {missing_backbone[0]!r}"
                               + (f" (and {len(missing_backbone) - 1} more)" if len(missing_backbone) > 1 else ""))
     for n, shape in expected.items():
-        if n in state and tuple(state[n].shape) != tuple(shape):
-            raise CheckpointError(f"{source}: tensor {n!r} has shape {tuple(state[n].shape)}, "
+        if n in state and state[n] != tuple(shape):
+            raise CheckpointError(f"{source}: tensor {n!r} has shape {state[n]}, "
                                   f"the config implies {tuple(shape)}")
     for alias, target in aliases.items():
-        if alias in state and target in state and tuple(state[alias].shape) != tuple(state[target].shape):
-            raise CheckpointError(f"{source}: tied tensor {alias!r} has shape {tuple(state[alias].shape)}, "
-                                  f"but {target!r} has {tuple(state[target].shape)}")
+        if alias in state and target in state and state[alias] != state[target]:
+            raise CheckpointError(f"{source}: tied tensor {alias!r} has shape {state[alias]}, "
+                                  f"but {target!r} has {state[target]}")
+    return {n: renamed[n] for n in expected if n in state}, missing
+
+
+def check_state_shapes(model, shapes: Dict[str, tuple], strict: bool = True, source: str = "state dict") -> set:
+    """Check a checkpoint's tensor names and shapes ({name: shape}, read from its header) against
+    `model` (its config), before any tensor's bytes are read: a file that declares a tensor of another
+    shape, or tensors the model has no use for, is refused without reading them. Returns the
+    checkpoint names the model needs (readers read only those; other heads' tensors stay on disk)."""
+    used, _ = _plan(model, shapes, strict, source)
+    return set(used.values())
+
+
+def load_state_dict_into(model, state: Dict[str, object], strict: bool = True, source: str = "state dict"):
+    """Copy ``state`` (HF names, numpy/cupy arrays) into ``model``.
+
+    Checks, before copying anything (check_state_shapes): every backbone tensor present; every
+    tensor's shape equal to what the config implies. Head tensors missing from
+    ``state`` are left as initialised (a new head for fine-tuning, as HF) with a
+    warning unless strict; tensors belonging to other heads are ignored.
+    """
+    used, missing = _plan(model, {k: tuple(v.shape) for k, v in state.items()}, strict, source)
     if missing and not strict:
         warnings.warn(f"{type(model).__name__}: newly initialised (not in {source}): " + ", ".join(missing),
                       stacklevel=3)
-    for n in expected:
-        if n in state:
-            a = backend.numpy.asarray(backend.to_numpy(state[n]))
-            model.params[n] = backend.to_device(a.astype(model.dtype), model.device)
+    for n, k in used.items():
+        a = backend.numpy.asarray(backend.to_numpy(state[k]))
+        model.params[n] = backend.to_device(a.astype(model.dtype), model.device)
     model.zero_grad()
     model.forget_cache()

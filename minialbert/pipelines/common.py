@@ -20,7 +20,7 @@ def is_path(x) -> bool:
     return isinstance(x, (str, bytes)) or hasattr(x, "__fspath__")
 
 
-def check_vocab_sizes(model, tokenizer, where="") -> None:
+def check_vocab_sizes(model, tokenizer) -> None:
     """A tokenizer must not make ids the model has no embedding for. HF fails with an index error on the
     first such token (nearly every text, when the tokenizer is another model's): refuse at once, naming
     both sizes. A model vocabulary *larger* than the tokenizer's is tolerated, as HF does (models pad
@@ -33,9 +33,10 @@ def check_vocab_sizes(model, tokenizer, where="") -> None:
     if not isinstance(V, int) or n == V:
         return
     if n > V:
-        raise PipelineError(f"{where}the tokenizer has {n:,} tokens but the model's vocabulary has {V:,} (vocab_size "
-                            f"in its config.json): ids {V:,} and up have no embedding; is it the model's own tokenizer?")
-    warnings.warn(f"{where}the model's vocabulary ({V:,}) is larger than the tokenizer's ({n:,}): ids {n:,} and up "
+        raise PipelineError(f"the tokenizer has {n:,} tokens but the model's vocabulary has {V:,} "
+                            f"(vocab_size in its config.json): ids {V:,} and up have no embedding; "
+                            "is it the model's own tokenizer?")
+    warnings.warn(f"the model's vocabulary ({V:,}) is larger than the tokenizer's ({n:,}): ids {n:,} and up "
                   "have no token (padding rows, as some models have); tolerated, as HF does", stacklevel=3)
 
 

@@ -49,7 +49,8 @@ def load_tokenizer(path: PathLike, **kwargs: Any) -> AlbertTokenizer | BertWordP
             return BertWordPieceTokenizer.from_pretrained(path, **kwargs)
         return AlbertTokenizer.from_pretrained(path, **kwargs)
     if not path.is_dir():
-        raise FileNotFoundError(f"tokenizer path {path} does not exist")
+        raise FileNotFoundError(f"tokenizer path {path} " + ("is neither a regular file nor a directory"
+                                                              if path.exists() else "does not exist"))
     if any((path / n).is_file() for n in SPM_FILENAMES):
         return AlbertTokenizer.from_pretrained(path, **kwargs)
     if (path / WORDPIECE_FILENAME).is_file():

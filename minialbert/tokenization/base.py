@@ -28,6 +28,7 @@ PathLike = Union[str, Path]
 SPM_FILENAMES = ("spiece.model", "30k-clean.model")
 WORDPIECE_FILENAME = "vocab.txt"
 CONFIG_FILENAME = "tokenizer_config.json"
+MAX_VOCAB_BYTES = 256 << 20       # a vocabulary file bigger than this is not one (ALBERT's: 760 KB)
 
 _TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second")
 
@@ -447,14 +448,31 @@ def _clean_up_tokenization(text: str) -> str:
     return text
 
 
+_BOOL_OPTIONS = ("do_lower_case", "remove_space", "keep_accents", "tokenize_chinese_chars")
+MAX_CONFIG_BYTES = 16 << 20
+
+
 def _read_config(directory: Path) -> dict[str, Any]:
+    """tokenizer_config.json beside the vocabulary, if there is one (a directory or a FIFO of that name is
+    ignored, as a missing file), checked: a JSON object, its options of the right types."""
     path = directory / CONFIG_FILENAME
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"could not read tokenizer config {path}: {err}") from err
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ValueError(f"{path.stat().st_size:,} bytes is not a tokenizer config")
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"could not read tokenizer config {path}: {err}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"tokenizer config {path}: expected a JSON object, found {type(config).__name__}")
+    for key in _BOOL_OPTIONS:
+        if key in config and not isinstance(config[key], bool):
+            raise ValueError(f"tokenizer config {path}: {key} is {config[key]!r}, expected true or false")
+    if "strip_accents" in config and config["strip_accents"] not in (None, True, False):
+        raise ValueError(f"tokenizer config {path}: strip_accents is {config['strip_accents']!r}, "
+                         "expected true, false or null")
+    return config
 
 
 def _config_kwargs(config: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..io.errors import atomic_write
 from .base import (
+    MAX_VOCAB_BYTES,
     SPIECE_UNDERLINE,
     SPM_FILENAMES,
     PathLike,
@@ -62,6 +63,8 @@ class AlbertTokenizer(_TokenizerBase):
         self.model_file = Path(model_file)
         if not self.model_file.is_file():
             raise FileNotFoundError(f"SentencePiece model not found: {self.model_file}")
+        if self.model_file.stat().st_size > MAX_VOCAB_BYTES:   # ALBERT's is 760 KB; the largest, a few MB
+            raise ValueError(f"{self.model_file}: {self.model_file.stat().st_size:,} bytes is not a SentencePiece model")
         data = self.model_file.read_bytes()
         self.sp = spm.SentencePieceProcessor()
         try:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..io.errors import atomic_write
 from .base import (
+    MAX_VOCAB_BYTES,
     WORDPIECE_FILENAME,
     PathLike,
     _config_kwargs,
@@ -83,6 +84,8 @@ class BertWordPieceTokenizer(_TokenizerBase):
         self.vocab_file = Path(vocab_file)
         if not self.vocab_file.is_file():
             raise FileNotFoundError(f"WordPiece vocabulary not found: {self.vocab_file}")
+        if self.vocab_file.stat().st_size > MAX_VOCAB_BYTES:
+            raise ValueError(f"{self.vocab_file}: {self.vocab_file.stat().st_size:,} bytes is not a WordPiece vocabulary")
         try:
             with open(self.vocab_file, encoding="utf-8") as f:
                 # One token per line, id = line number. Strip only the newline

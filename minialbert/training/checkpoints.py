@@ -18,8 +18,12 @@ import json
 import os
 import re
 import shutil
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Optional
+
+import numpy.lib.format as npformat
 
 from .. import backend
 from ..io import WriteError, atomic_write, check_state_shapes, load_state_dict_into, read_safetensors, save_pretrained
@@ -151,33 +155,109 @@ def remove_checkpoints(out) -> None:
         shutil.rmtree(out / name, ignore_errors=True)
 
 
+MAX_STATE_BYTES = 256 << 20     # trainer_state.json: the loss history of millions of steps
+
+
+def _kind(v) -> str:
+    return "null" if v is None else type(v).__name__
+
+
 def read_state(ck: Path) -> dict:
-    """trainer_state.json of checkpoint `ck` (step, history, configs), to check before loading tensors."""
+    """trainer_state.json of checkpoint `ck` (step, history, configs), checked field by field before any
+    tensor is loaded: a field of the wrong type is one error naming the file and the field."""
+    path = ck / "trainer_state.json"
     try:
-        state = json.loads((ck / "trainer_state.json").read_text())
-        int(state["step"])
-        return state
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{ck / 'trainer_state.json'}: unreadable trainer state ({e})") from None
+        if not path.is_file():
+            raise ValueError("not a regular file" if path.exists() else "no such file")
+        if path.stat().st_size > MAX_STATE_BYTES:
+            raise ValueError(f"{path.stat().st_size:,} bytes is not a trainer state")
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: unreadable trainer state ({e})") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: expected a JSON object, found {_kind(state)}")
+
+    def need(field, ok, what, where=state, inside=""):
+        if field not in where:
+            raise ValueError(f"{path}: no field '{inside}{field}'")
+        if not ok(where[field]):
+            raise ValueError(f"{path}: field '{inside}{field}' is {_kind(where[field])} {str(where[field])[:40]!r}, "
+                             f"expected {what}")
+
+    is_int = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0   # noqa: E731
+    need("step", is_int, "an integer >= 0")
+    need("history", lambda v: isinstance(v, list) and all(
+        isinstance(h, dict) and is_int(h.get("step")) and isinstance(h.get("loss"), (int, float)) for h in v),
+        "a list of {step, loss, ...} objects")
+    need("evals", lambda v: isinstance(v, list) and all(isinstance(e, dict) and is_int(e.get("step")) for e in v),
+         "a list of {step, ...} objects")
+    need("optimizer", lambda v: isinstance(v, dict), "an object (the optimiser's step and hyper-parameters)")
+    need("data", lambda v: isinstance(v, dict), "an object (the corpus stream's position)")
+    for field in ("train_config", "model_config", "corpus_fingerprint"):
+        if field in state:
+            need(field, lambda v: isinstance(v, dict), "an object")
+    o = state["optimizer"]
+    need("optimizer", lambda v: isinstance(v, str), "the optimiser's name", where=o, inside="optimizer.")
+    need("step", is_int, "an integer >= 0", where=o, inside="optimizer.")
+    need("hyperparams", lambda v: isinstance(v, dict), "an object", where=o, inside="optimizer.")
+    return state
+
+
+def _read_moments(path: Path, params) -> dict:
+    """{"m": {name: array}, "v": {name: array}} from optimizer.npz, every member's header (dtype, shape)
+    checked against the model's parameters before its data is read."""
+    expected = {f"{kind}/{name}": tuple(p.shape) for kind in ("m", "v") for name, p in params.items()}
+    out = {"m": {}, "v": {}}
+    if not path.is_file():
+        raise ValueError(f"{path}: " + ("not a regular file" if path.exists() else "no such file"))
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = {(n[:-4] if n.endswith(".npy") else n): n for n in zf.namelist()}
+            extra = sorted(set(members) - set(expected))
+            missing = sorted(set(expected) - set(members))
+            if missing or extra:
+                raise ValueError(f"no moment {missing[0]!r} for a parameter of the model" if missing
+                                 else f"moment {extra[0]!r} is for no parameter of the model")
+            for key, shape in expected.items():
+                with zf.open(members[key]) as f:
+                    version = npformat.read_magic(f)
+                    if version not in ((1, 0), (2, 0)):
+                        raise ValueError(f"{key!r}: unsupported .npy format version {version}")
+                    read_header = {(1, 0): npformat.read_array_header_1_0, (2, 0): npformat.read_array_header_2_0}
+                    got, _fortran, dtype = read_header[version](f)
+                    if dtype.kind != "f" or tuple(got) != shape:
+                        raise ValueError(f"{key!r} is {dtype} {tuple(got)}, the model's parameter is float {shape}")
+                with zf.open(members[key]) as f:
+                    a = npformat.read_array(f, allow_pickle=False)
+                if not np.isfinite(a).all():
+                    raise ValueError(f"moment of {key[2:]!r} holds NaN or infinite values")
+                out[key[0]][key[2:]] = a
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, KeyError, zlib.error) as e:
+        raise ValueError(f"{path}: {e if isinstance(e, ValueError) else f'unreadable ({e})'}") from None
+    return out
 
 
 def load_checkpoint(ck: Path, model, opt, batches) -> dict:
-    """Restore model, optimiser and data position from checkpoint directory `ck`; returns its state."""
-    load_state_dict_into(model, read_safetensors(ck / "model.safetensors"), strict=True, source=str(ck))
+    """Restore model, optimiser and data position from checkpoint directory `ck`; returns its state.
+    Every file is checked before it is used (names, shapes and types against the model): a damaged
+    file is one error naming it and the field or tensor."""
+    source = str(ck / "model.safetensors")
+    load_state_dict_into(model, read_safetensors(
+        ck / "model.safetensors", check=lambda shapes: check_state_shapes(model, shapes, strict=True, source=source)),
+        strict=True, source=str(ck))
     for name, p in model.params.items():
         if not bool(backend.numpy.isfinite(backend.to_numpy(p)).all()):
             raise ValueError(f"{ck / 'model.safetensors'}: tensor {name!r} holds NaN or infinite values")
     state = read_state(ck)
+    o = dict(state["optimizer"], **_read_moments(ck / "optimizer.npz", model.params))
     try:
-        z = np.load(ck / "optimizer.npz")
-        o = dict(state["optimizer"])
-        o["m"] = {k[2:]: z[k] for k in z.files if k.startswith("m/")}
-        o["v"] = {k[2:]: z[k] for k in z.files if k.startswith("v/")}
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{ck}: unreadable trainer state or optimiser moments ({e})") from None
-    for k, a in list(o["m"].items()) + list(o["v"].items()):
-        if not np.isfinite(a).all():
-            raise ValueError(f"{ck / 'optimizer.npz'}: moment of {k!r} holds NaN or infinite values")
-    opt.load_state_dict(o)
-    batches.load_state_dict(state["data"])
+        opt.load_state_dict(o)
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise ValueError(f"{ck / 'trainer_state.json'}: field 'optimizer' does not fit this run's optimiser "
+                         f"({type(e).__name__}: {e})") from None
+    try:
+        batches.load_state_dict(state["data"])
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, OSError) as e:
+        raise ValueError(f"{ck / 'trainer_state.json'}: field 'data' (the corpus position) is damaged or not "
+                         f"for this corpus ({type(e).__name__}: {e})") from None
     return state

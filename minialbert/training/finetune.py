@@ -10,7 +10,9 @@ order (saved in config.id2label); numeric labels with a float column and
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -18,7 +20,7 @@ from typing import Dict, List, Optional
 from tqdm import tqdm
 
 from .. import backend
-from ..io import load_state_dict_into, read_checkpoint
+from ..io import check_state_shapes, load_state_dict_into, read_checkpoint
 from ..model import AlbertForSequenceClassification
 from ..hub import resolve
 from ..optim import AdamW, clip_grad_norm, warmup_linear_decay
@@ -44,20 +46,95 @@ class FinetuneConfig:
     device: str = "cpu"
     tokenizer: Optional[str] = None
 
+    def __post_init__(self):
+        """Types and ranges, checked once here (a bad value is one clear line, not a crash mid-run)."""
+        def need(ok, field_, expected):
+            if not ok:
+                raise ValueError(f"{field_} = {getattr(self, field_)!r}: expected {expected}")
+        for f, low in (("epochs", 1), ("batch_size", 1), ("max_length", 3), ("seed", 0)):
+            v = getattr(self, f)
+            need(isinstance(v, int) and not isinstance(v, bool) and v >= low, f, f"an integer >= {low}")
+        for f in ("lr", "weight_decay", "warmup_ratio"):
+            v = getattr(self, f)
+            need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0, f,
+                 "a finite number >= 0")
+        need(self.warmup_ratio <= 1, "warmup_ratio", "a fraction from 0 to 1")
 
-def read_table(path) -> List[Dict[str, str]]:
+
+MAX_LINE_BYTES = 4 << 20       # csv refuses a field over 131072 characters anyway
+
+
+def read_table(path, regression: Optional[bool] = None) -> List[Dict[str, str]]:
+    """The rows of a CSV (by extension) or TSV file with a header naming `text`[, `text_pair`], `label`.
+
+    Every problem is one ValueError naming the file and the line: a row with more or fewer fields than
+    the header (often an unmatched quote that joins lines), a field over csv's limit, bytes that are not
+    UTF-8, an empty label, or (regression=True) a label that is not a finite number."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
+    if not path.is_file():     # a directory; a FIFO would block
+        raise ValueError(f"{path}: not a regular file; expected a .tsv or .csv file with a header line")
     delim = "," if path.suffix.lower() == ".csv" else "\t"
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter=delim))
+    rows: List[Dict[str, str]] = []
+    line = 1
+
+    def lines(f):   # decoded one physical line at a time, each bounded: a file without newlines is no bomb
+        for n in itertools.count(1):
+            raw = f.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            if len(raw) > MAX_LINE_BYTES:
+                raise ValueError(f"{path}, line {n}: longer than {MAX_LINE_BYTES >> 20} MiB")
+            try:
+                yield raw.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{path}, line {n}: not UTF-8 text ({e.reason} at byte {e.start + 1} of the line)") \
+                    from None
+
+    try:
+        with open(path, "rb") as f:
+            reader = csv.reader(lines(f), delimiter=delim)
+            header = next(reader, None)
+            if not header:
+                raise ValueError(f"{path}: empty; expected a header line naming the columns 'text'[, 'text_pair'], "
+                                 "'label'")
+            if "text" not in header or "label" not in header or len(set(header)) != len(header):
+                raise ValueError(f"{path}: needs a header with columns 'text'[, 'text_pair'], 'label'; "
+                                 f"found {header}")
+            while True:
+                line = reader.line_num + 1
+                fields = next(reader, None)
+                if fields is None:
+                    break
+                if not fields:                      # a blank line
+                    continue
+                if len(fields) != len(header):
+                    spans = f" (the row spans lines {line}-{reader.line_num}: an unmatched quote?)" \
+                        if reader.line_num > line else ""
+                    raise ValueError(f"{path}, line {line}: expected {len(header)} "
+                                     f"{'tab' if delim == chr(9) else 'comma'}-separated fields "
+                                     f"({', '.join(header)}), found {len(fields)}{spans}")
+                row = dict(zip(header, fields))
+                label = row["label"].strip()
+                if not label:
+                    raise ValueError(f"{path}, line {line}: empty label")
+                if regression:
+                    try:
+                        ok = math.isfinite(float(label))
+                    except ValueError:
+                        ok = False
+                    if not ok:
+                        raise ValueError(f"{path}, line {line}: label {row['label'][:40]!r} is not a finite number "
+                                         "(--regression needs numeric labels)")
+                rows.append(row)
+    except csv.Error as e:
+        if "field limit" in str(e):
+            raise ValueError(f"{path}, line {line}: a field of more than {csv.field_size_limit():,} characters "
+                             "(a text that long, or an unmatched quote joining lines)") from None
+        raise ValueError(f"{path}, line {line}: {e}") from None
     if not rows:
-        raise ValueError(f"{path}: no rows")
-    for col in ("text", "label"):
-        if col not in rows[0]:
-            raise ValueError(f"{path}: needs a header with columns 'text'[, 'text_pair'], 'label'; "
-                             f"found {list(rows[0])}")
+        raise ValueError(f"{path}: no rows after the header")
     return rows
 
 
@@ -85,18 +162,29 @@ def evaluate(model, tok, rows, label_ids, fc: FinetuneConfig) -> Dict[str, float
 
 
 def finetune(fc: FinetuneConfig, progress: bool = True):
-    train_rows = read_table(fc.train)
-    eval_rows = read_table(fc.eval) if fc.eval else []
+    train_rows = read_table(fc.train, fc.regression)
+    eval_rows = read_table(fc.eval, fc.regression) if fc.eval else []
+    if eval_rows and ("text_pair" in train_rows[0]) != ("text_pair" in eval_rows[0]):
+        has = "text_pair" in eval_rows[0]
+        raise ValueError(f"{fc.eval}: {'has' if has else 'lacks'} a 'text_pair' column, but {fc.train} "
+                         f"{'does not' if has else 'has one'}")
     src = resolve(fc.model)
     tok = load_tokenizer(fc.tokenizer or src)
-    config, state, source = read_checkpoint(src)
     labels = sorted({r["label"] for r in train_rows + eval_rows})
     label_ids = {l: i for i, l in enumerate(labels)}
-    if fc.regression:
-        config = config.replace(num_labels=1, problem_type="regression", id2label=None)
-    else:
-        config = config.replace(num_labels=len(labels), problem_type="single_label_classification",
-                                id2label={i: l for l, i in label_ids.items()})
+
+    def for_task(config):
+        if fc.regression:
+            return config.replace(num_labels=1, problem_type="regression", id2label=None)
+        return config.replace(num_labels=len(labels), problem_type="single_label_classification",
+                              id2label={i: l for l, i in label_ids.items()})
+
+    def check(config, shapes, source):   # the checkpoint's declared shapes against the config, before reading
+        shell = AlbertForSequenceClassification(for_task(config), seed=fc.seed, device=fc.device, init=False)
+        return check_state_shapes(shell, shapes, strict=False, source=str(source))
+
+    config, state, source = read_checkpoint(src, check=check)
+    config = for_task(config)
     model = AlbertForSequenceClassification(config, seed=fc.seed, device=fc.device)
     load_state_dict_into(model, state, strict=False, source=str(source))
     model.train()
@@ -118,6 +206,9 @@ def finetune(fc: FinetuneConfig, progress: bool = True):
             model.zero_grad()
             model.manual_seed(fc.seed * 7919 + step)
             out = model(ids, mask, tt, labels=y)
+            if not math.isfinite(float(out["loss"])):   # nothing non-finite is trained on, or saved
+                raise FloatingPointError(f"the loss is {float(out['loss'])} at step {step + 1} (epoch {epoch + 1}); "
+                                         "stopped without saving (lower --lr?)")
             model.backward()
             clip_grad_norm(model.grads(), 1.0)
             lr = warmup_linear_decay(step, total, int(fc.warmup_ratio * total), fc.lr, decay_after_warmup=True)
