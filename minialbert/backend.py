@@ -10,14 +10,29 @@ reference runs (``dtype="float64"``).
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
+import re
 
 import numpy as _np
 
+_CUPY_IMPORT_ERROR = None   # why `import cupy` failed, when cupy is installed but broken
 try:  # cupy is an optional extra (`pip install minialbert[gpu]`)
     import cupy as _cp  # type: ignore
-except Exception:  # ImportError, or a broken CUDA install
+except ModuleNotFoundError as _e:  # not installed (or a broken install missing one of its modules)
     _cp = None
+    if _e.name not in ("cupy", None):
+        _CUPY_IMPORT_ERROR = f"{type(_e).__name__}: {_e}"
+except Exception as _e:  # a broken CUDA install: a library cupy links against is missing, ...
+    _cp = None
+    _CUPY_IMPORT_ERROR = f"{type(_e).__name__}: {_e}"
+_cupyx_special = None   # cupyx.scipy.special (erf for the exact GELU on the device), bound with cupy
+if _cp is not None:
+    try:
+        import cupyx.scipy.special as _cupyx_special  # type: ignore
+    except Exception:
+        _cupyx_special = None
 
 numpy = _np  # re-exported for host-side code (I/O, tokenizer glue) that needs it
 
@@ -36,33 +51,164 @@ def resolve_dtype(dtype=None):
     return _np.dtype(dtype)
 
 
-def cuda_available() -> bool:
-    if _cp is None:
-        return False
-    try:
-        return _cp.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
+# -- devices ---------------------------------------------------------------------------------------------
+# A device is "cpu", "cuda" (CuPy's current device) or "cuda:N" (device N). CuPy has no per-array device
+# argument: arrays are made, and kernels run, on the thread's *current* device. So a model on "cuda:N"
+# makes N current whenever it works (use_device: at construction, in to(), forward and backward), and
+# to_device copies inside a `cupy.cuda.Device(N)` context.
+_DEVICE_RE = re.compile(r"(cpu|cuda|gpu)(?::(\d+))?")
 
 
-def get_xp(device: str = "cpu"):
-    """The array namespace for a device name: numpy for 'cpu', cupy for 'cuda'."""
-    device = normalize_device(device)
-    if device == "cpu":
-        return _np
-    if not cuda_available():
-        why = "cupy is not installed (pip install minialbert[gpu])" if _cp is None else "no CUDA GPU is visible"
-        raise RuntimeError(f"device 'cuda' was requested but {why}")
-    return _cp
+def parse_device(device):
+    """A device value -> ("cpu", None), ("cuda", None) or ("cuda", N).
+
+    Strings: "cpu", "cuda", "gpu" (= "cuda"), "cuda:N" (any case; str() of a torch.device works too).
+    Integers, as Hugging Face's pipeline(device=...): -1 is the CPU, N >= 0 is cuda:N."""
+    if device is None:
+        return "cpu", None
+    if isinstance(device, bool):
+        raise ValueError(f"unknown device {device!r}; expected 'cpu', 'cuda', 'cuda:N' or an integer (-1: cpu)")
+    if isinstance(device, (int, _np.integer)):
+        n = int(device)
+        if n == -1:
+            return "cpu", None
+        if n < 0:
+            raise ValueError(f"device {n}: expected -1 (the CPU) or a CUDA device index >= 0")
+        return "cuda", n
+    m = _DEVICE_RE.fullmatch(str(device).strip().lower())
+    if m is None or (m.group(1) == "cpu" and m.group(2) not in (None, "0")):
+        raise ValueError(f"unknown device {device!r}; expected 'cpu', 'cuda' or 'cuda:N' (N a device index)")
+    if m.group(1) == "cpu":
+        return "cpu", None
+    return "cuda", None if m.group(2) is None else int(m.group(2))
 
 
 def normalize_device(device) -> str:
-    d = str(device or "cpu").lower()
-    if d.startswith("cuda") or d == "gpu":
-        return "cuda"
-    if d == "cpu":
-        return "cpu"
-    raise ValueError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")
+    """The canonical device string: 'cpu', 'cuda' (the current CUDA device) or 'cuda:N' (the index kept)."""
+    kind, index = parse_device(device)
+    return kind if index is None else f"{kind}:{index}"
+
+
+def _failure(e) -> str:
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text[:300]}" if text else type(e).__name__
+
+
+@functools.lru_cache(maxsize=None)
+def _device_count():
+    """(number of CUDA devices, None) or (0, why there are none). Asked once per process."""
+    if _cp is None:
+        if _CUPY_IMPORT_ERROR:
+            return 0, f"cupy is installed but did not import ({_CUPY_IMPORT_ERROR})"
+        return 0, "cupy is not installed (pip install 'minialbert[gpu]')"
+    try:
+        n = int(_cp.cuda.runtime.getDeviceCount())
+    except Exception as e:   # no driver, no device, a driver older than the CUDA runtime ...
+        return 0, f"no CUDA GPU is visible ({_failure(e)})"
+    return (n, None) if n > 0 else (0, "no CUDA GPU is visible (the driver reports 0 devices)")
+
+
+def _status(index):
+    """None if CUDA device `index` (None: the current one) works, else why not (cached per device)."""
+    n, why = _device_count()
+    if why:
+        return why
+    return _probe(int(_cp.cuda.runtime.getDevice()) if index is None else index)
+
+
+@functools.lru_cache(maxsize=None)
+def _probe(index):
+    """None if CUDA device `index` computes correctly, else why not.
+
+    getDeviceCount() > 0 only says a driver sees a GPU; cupy also needs cuBLAS (matmul), NVRTC and the
+    runtime headers (every elementwise kernel is compiled at first use) and cuRAND (dropout). The probe
+    runs one of each on the device and checks the numbers on the host (one sync), once per process and
+    device."""
+    n, why = _device_count()
+    if why:
+        return why
+    if not 0 <= index < n:
+        return (f"there is no CUDA device {index}: {n} visible "
+                f"({'cuda:0' if n == 1 else f'cuda:0 .. cuda:{n - 1}'}; CUDA_VISIBLE_DEVICES changes the set)")
+    steps = {}
+    try:
+        with _cp.cuda.Device(index):
+            a = _cp.asarray(_np.array([[1.0, 2.0], [3.0, 4.0]], dtype=_np.float32))
+            b = _cp.asarray(_np.array([[5.0, 6.0], [7.0, 8.0]], dtype=_np.float32))
+            for what, make in (("a matrix product (cuBLAS)", lambda: a @ b),
+                               ("an elementwise kernel (compiled by NVRTC)", lambda: _cp.exp(a * 0.0) + a),
+                               ("random numbers (cuRAND)", lambda: _cp.random.RandomState(
+                                   _np.uint64(1), method=_cp.cuda.curand.CURAND_RNG_PSEUDO_PHILOX4_32_10
+                               ).random_sample((4,), _np.float32))):
+                try:
+                    steps[what] = make().reshape(-1)
+                except Exception as e:
+                    return f"CUDA device {index} failed {what}: {_failure(e)}"
+            got = _cp.asnumpy(_cp.concatenate(list(steps.values())))
+    except Exception as e:
+        return f"CUDA device {index} failed a test computation: {_failure(e)}"
+    gemm, ew, rnd = got[:4], got[4:8], got[8:]
+    if not _np.array_equal(gemm, [19.0, 22.0, 43.0, 50.0]):
+        return f"a matrix product on the GPU gave {gemm.tolist()}, not [19, 22, 43, 50]"
+    if not _np.array_equal(ew, [2.0, 3.0, 4.0, 5.0]):
+        return f"an elementwise kernel on the GPU gave {ew.tolist()}, not [2, 3, 4, 5]"
+    if not (_np.all((rnd >= 0) & (rnd < 1)) and len(set(rnd.tolist())) > 1):
+        return f"cuRAND's uniform numbers on the GPU were {rnd.tolist()}"
+    return None
+
+
+def cuda_status(device="cuda"):
+    """None if `device` ('cuda' or 'cuda:N') works, else a sentence saying why not (cupy missing or broken,
+    no GPU, an index out of range, or a test computation that failed). Cached per process."""
+    kind, index = parse_device(device)
+    if kind != "cuda":
+        raise ValueError(f"cuda_status() takes a CUDA device, not {device!r}")
+    return _status(index)
+
+
+def cuda_available(device="cuda") -> bool:
+    """Whether cupy works on `device` ('cuda': the current device; 'cuda:N'): a GPU is visible *and* a small
+    matrix product, an elementwise kernel and cuRAND give the right numbers on it (once per process)."""
+    return cuda_status(device) is None
+
+
+def _cache_clear():
+    _probe.cache_clear()
+    _device_count.cache_clear()
+
+
+cuda_available.cache_clear = _cache_clear   # tests that rebind backend._cp clear it
+
+
+def get_xp(device: str = "cpu"):
+    """The array namespace for a device: numpy for 'cpu', cupy for 'cuda' / 'cuda:N' (checked to work;
+    an unusable device raises RuntimeError saying why). It does not change the current device
+    (use_device does)."""
+    kind, index = parse_device(device)
+    if kind == "cpu":
+        return _np
+    why = _status(index)
+    if why:
+        raise RuntimeError(f"device {normalize_device(device)!r} was requested but {why}")
+    return _cp
+
+
+def use_device(device) -> None:
+    """Make CUDA device N the current one for this thread when `device` is 'cuda:N' (cupy allocates and
+    launches kernels on the current device); 'cpu' and 'cuda' change nothing."""
+    kind, index = parse_device(device)
+    if kind == "cuda" and index is not None:
+        get_xp(device)
+        _cp.cuda.Device(index).use()
+
+
+def device_scope(device):
+    """A context in which CUDA device N is current, for 'cuda:N' (restored on exit); a no-op otherwise."""
+    kind, index = parse_device(device)
+    if kind == "cuda" and index is not None:
+        get_xp(device)
+        return _cp.cuda.Device(index)
+    return contextlib.nullcontext()
 
 
 def array_module(*arrays):
@@ -75,16 +221,29 @@ def array_module(*arrays):
 
 
 def device_of(x) -> str:
+    """'cpu' or 'cuda': the kind of device an array lives on (array_device gives the index too)."""
     return "cuda" if array_module(x) is not _np else "cpu"
 
 
+def array_device(x) -> str:
+    """'cpu' or 'cuda:N': exactly where an array lives (reads no data)."""
+    if array_module(x) is _np:
+        return "cpu"
+    return f"cuda:{int(x.device.id)}"
+
+
 def to_device(x, device: str):
-    """Copy an array to 'cpu' or 'cuda' (no copy if it is already there)."""
-    device = normalize_device(device)
-    if device == "cpu":
+    """Copy an array to 'cpu', 'cuda' (the current device) or 'cuda:N' (no copy if it is already there)."""
+    kind, index = parse_device(device)
+    if kind == "cpu":
         return to_numpy(x)
-    xp = get_xp("cuda")
-    return xp.asarray(x)
+    xp = get_xp(device)
+    if index is None:
+        return xp.asarray(x)
+    with xp.cuda.Device(index):
+        if isinstance(x, xp.ndarray) and int(x.device.id) != index:
+            return x.copy()       # cupy copies an array of another device onto the current one
+        return xp.asarray(x)
 
 
 def to_numpy(x):
@@ -102,8 +261,9 @@ def erf(x):
     """
     xp = array_module(x)
     if xp is not _np:
-        import cupyx.scipy.special as _sp  # type: ignore
-        return _sp.erf(x)
+        if _cupyx_special is None:
+            raise RuntimeError("the exact GELU needs cupyx.scipy.special, which did not import")
+        return _cupyx_special.erf(x)
     try:
         from scipy.special import erf as _sp_erf  # type: ignore
         return _sp_erf(x)
@@ -119,5 +279,51 @@ def host_rng(seed=None):
 
 def device_rng(xp, seed=None):
     """A random generator living where the arrays live (dropout masks are drawn
-    on the device, never copied across)."""
-    return xp.random.default_rng(seed)
+    on the device, never copied across): numpy's default_rng, or on CUDA a
+    DeviceRNG. Either has .random(shape, dtype)."""
+    if xp is _np:
+        return _np.random.default_rng(seed)
+    return DeviceRNG(xp, seed)
+
+
+def reseed(rng, xp, seed):
+    """The generator to draw from after seeding with `seed`: on the CPU a new
+    numpy generator (cheap); on CUDA the same DeviceRNG, re-seeded in place."""
+    if isinstance(rng, DeviceRNG) and rng.xp is xp:
+        return rng.seed(seed)
+    return device_rng(xp, seed)
+
+
+class DeviceRNG:
+    """Dropout randomness on a CUDA device: one cuRAND generator per model, of the
+    counter-based Philox4x32-10 kind, re-seeded in place (``seed``) when the
+    training loop fixes a step's masks. A new ``cupy.random.default_rng`` per
+    step would initialise ~10^5 XORWOW states each time; re-seeding Philox sets a
+    key and a counter. ``random(shape, dtype)`` is numpy's Generator.random."""
+
+    def __init__(self, xp, seed=None):
+        self.xp = xp
+        self._state = xp.random.RandomState(_seed64(seed), method=xp.cuda.curand.CURAND_RNG_PSEUDO_PHILOX4_32_10)
+
+    def seed(self, seed):
+        self._state.seed(_seed64(seed))
+        return self
+
+    def random(self, size=None, dtype=_np.float64):
+        return self._state.random_sample(size, dtype)
+
+
+def _seed64(seed):
+    """A seed for cupy's RandomState: None, or a numpy uint64 (a plain int is refused by cupy < 13.3 under
+    NumPy 2; numpy's default_rng refuses negative seeds too)."""
+    if seed is None:
+        return None
+    if int(seed) < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return _np.uint64(int(seed))
+
+
+def shape_of(x):
+    """The shape of an array (host or device) or a nested list, reading no data (no device sync)."""
+    shape = getattr(x, "shape", None)
+    return tuple(shape) if shape is not None else _np.shape(x)

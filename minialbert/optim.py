@@ -36,7 +36,10 @@ Updates are made **in place** on the parameter arrays, so ``model.params`` sees
 them, and with the arrays' own namespace (numpy or cupy, via
 ``array_module``), so the same code trains on the CPU and on a GPU. Moments are
 kept in each parameter's dtype (float64 parameters get float64 moments; Google
-keeps them in float32 whatever the variable).
+keeps them in float32 whatever the variable) and on its device: an optimiser
+built before ``model.to(device, dtype)`` keeps working, its moments following
+the parameters at the next step (as torch's ``Optimizer.load_state_dict`` casts
+state to each parameter's device).
 """
 from __future__ import annotations
 
@@ -105,8 +108,9 @@ class _MomentOptimizer:
         self.v: Dict[str, Any] = {}
         for name, p in params.items():
             xp = array_module(p)
-            self.m[name] = xp.zeros_like(p)  # same shape, dtype and device as the parameter
-            self.v[name] = xp.zeros_like(p)
+            with backend.device_scope(backend.array_device(p)):   # cupy allocates on the current device
+                self.m[name] = xp.zeros_like(p)  # same shape, dtype and device as the parameter
+                self.v[name] = xp.zeros_like(p)
 
     # -- which parameters get what --------------------------------------------------
     def uses_weight_decay(self, name: str) -> bool:
@@ -131,10 +135,27 @@ class _MomentOptimizer:
                 raise ValueError(f"{name}: gradient shape {g.shape} != parameter shape "
                                  f"{self.params[name].shape}")
         self.step_count += 1
-        for name, p in self.params.items():
-            g = grads.get(name)
-            if g is not None:
-                self._update(name, p, g, self.m[name], self.v[name], lr)
+        first = next(iter(self.params.values()), None)
+        with backend.device_scope(backend.array_device(first) if first is not None else "cpu"):
+            for name, p in self.params.items():
+                g = grads.get(name)
+                if g is not None:
+                    m, v = self._moments(name, p)
+                    self._update(name, p, g, m, v, lr)
+
+    def _moments(self, name: str, p):
+        """(m, v) of ``name`` on p's device and in p's dtype. The model may have moved (``model.to``
+        replaces the arrays in model.params, which is this optimiser's dict) since the moments were
+        made: they follow the parameter, copied once, their values kept (rounded to a narrower dtype).
+        A parameter added to the dict after the optimiser was built (model.init_missing) starts at zero."""
+        if name not in self.m:
+            self.m[name], self.v[name] = array_module(p).zeros_like(p), array_module(p).zeros_like(p)
+        m, v = self.m[name], self.v[name]
+        where = backend.array_device(p)
+        if m.dtype != p.dtype or backend.array_device(m) != where:
+            m = self.m[name] = backend.to_device(m, where).astype(p.dtype, copy=False)
+            v = self.v[name] = backend.to_device(v, where).astype(p.dtype, copy=False)
+        return m, v
 
     def _update(self, name: str, p, g, m, v, lr: float) -> None:
         raise NotImplementedError
@@ -159,8 +180,16 @@ class _MomentOptimizer:
         return {"optimizer": type(self).__name__,
                 "step": self.step_count,
                 "hyperparams": dict(self._hyperparams()),
-                "m": {k: _host_copy(a) for k, a in self.m.items()},
-                "v": {k: _host_copy(a) for k, a in self.v.items()}}
+                "m": {k: self._host_moment(self.m, k) for k in self.params},
+                "v": {k: self._host_moment(self.v, k) for k in self.params}}
+
+    def _host_moment(self, moments, name):
+        """A host copy of one moment; zeros for a parameter added after the optimiser was built and not
+        stepped yet (the moment it would start from)."""
+        if name in moments:
+            return _host_copy(moments[name])
+        p = self.params[name]
+        return backend.numpy.zeros(tuple(p.shape), dtype=p.dtype)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a :meth:`state_dict` onto this optimiser's parameters
@@ -175,12 +204,13 @@ class _MomentOptimizer:
                            f"unexpected {extra[:5]})")
         m, v = {}, {}
         for name, p in self.params.items():
-            xp = array_module(p)
+            where = backend.array_device(p)
             for src, dst in ((state["m"], m), (state["v"], v)):
                 a = src[name]
                 if tuple(a.shape) != tuple(p.shape):
                     raise ValueError(f"{name}: saved moment shape {a.shape} != {p.shape}")
-                dst[name] = xp.array(a, dtype=p.dtype)  # a copy, on the parameter's device
+                b = backend.to_device(a, where)
+                dst[name] = b.astype(p.dtype, copy=b is a)  # a copy, on the parameter's device
         self.m, self.v = m, v
         self.step_count = int(state["step"])
         hp = state["hyperparams"]
@@ -351,7 +381,7 @@ def warmup_linear_decay(step: int, total_steps: int, warmup_steps: int, peak_lr:
 
 # -- gradient utilities ---------------------------------------------------------------
 
-def clip_grad_norm(grads: Mapping[str, Any], max_norm: float) -> float:
+def clip_grad_norm(grads: Mapping[str, Any], max_norm: float, as_array: bool = False):
     """Scale all gradients together, in place, so their global L2 norm is at
     most ``max_norm``; return the norm before clipping.
 
@@ -359,6 +389,11 @@ def clip_grad_norm(grads: Mapping[str, Any], max_norm: float) -> float:
     ``torch.nn.utils.clip_grad_norm_``), so the direction of the full update is
     kept. ALBERT pre-training clips at 1.0. A non-finite norm is returned as is
     and nothing is scaled: check it and skip the step.
+
+    The norm and the clipping factor stay on the gradients' device; the norm is
+    returned as a float (one host sync), or with ``as_array=True`` as a 0-d
+    float64 array where the gradients are (no sync: the training loop reads it
+    together with the loss, in its one transfer per step).
     """
     if max_norm <= 0:
         raise ValueError(f"max_norm must be > 0, got {max_norm}")
@@ -370,10 +405,12 @@ def clip_grad_norm(grads: Mapping[str, Any], max_norm: float) -> float:
     for g in arrays:
         flat = g.reshape(-1)
         sq += xp.dot(flat, flat)  # one sum per tensor, added up in float64
-    norm = float(xp.sqrt(sq))  # the one host sync
-    if norm > max_norm:
-        scale_grads(grads, max_norm / norm)
-    return norm
+    norm = xp.sqrt(sq)
+    clip = norm > max_norm        # false for a nan norm: nothing is scaled
+    factor = xp.where(clip, max_norm / xp.where(clip, norm, 1.0), 1.0)   # 1 when not clipping: g * 1 == g
+    for g in arrays:
+        g *= factor.astype(g.dtype)   # the float64 factor rounded to g's dtype, as a Python float would be
+    return norm if as_array else float(norm)
 
 
 def scale_grads(grads: Mapping[str, Any], factor: float) -> None:

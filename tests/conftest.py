@@ -1,12 +1,15 @@
+import contextlib
 import hashlib
+import importlib
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 # the fixture helpers live in minialbert.parity (the notebooks use them too); re-exported for the tests
-from minialbert import parity
+from minialbert import backend, parity
 from minialbert.hub import default_model_path
 from minialbert.parity import LABEL_KEYS, hf_cases, load_hf_case  # noqa: F401
 
@@ -32,6 +35,59 @@ load_case = load_hf_case
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+# ----------------------------------------------------------------------------- the strict CuPy stand-in
+# tests/cupy_strict/cupy: CuPy's rules on NumPy arithmetic, with counters (tests/cupy_strict/README.md).
+# Only the tests that ask for it see it; the rest of the suite keeps seeing "no cupy".
+STRICT_CUPY_DIR = ROOT / "tests" / "cupy_strict"
+
+
+def _is_cupy_module(name):
+    return name in ("cupy", "cupyx") or name.startswith(("cupy.", "cupyx."))
+
+
+def is_strict_cupy(module) -> bool:
+    return bool(getattr(module, "_STRICT_STANDIN", False))
+
+
+@contextlib.contextmanager
+def strict_cupy_installed():
+    """Import the stand-in as `cupy`/`cupyx` and bind minialbert.backend to it (backend._cp,
+    backend._cupyx_special); on exit, restore sys.path, sys.modules and the backend as they were."""
+    saved = {k: v for k, v in sys.modules.items() if _is_cupy_module(k)}
+    for k in saved:
+        del sys.modules[k]
+    sys.path.insert(0, str(STRICT_CUPY_DIR))
+    importlib.invalidate_caches()
+    clear = getattr(backend.cuda_available, "cache_clear", None)   # in case cuda_available() caches
+    try:
+        cupy = importlib.import_module("cupy")
+        special = importlib.import_module("cupyx.scipy.special")
+        assert is_strict_cupy(cupy), f"`import cupy` found {cupy.__file__}, not the stand-in"
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(backend, "_cp", cupy)
+            if hasattr(backend, "_cupyx_special"):
+                mp.setattr(backend, "_cupyx_special", special)
+            if clear:
+                clear()
+            # the once-per-process probe of the device runs here, not inside the test's counted blocks
+            assert backend.cuda_available(), "minialbert's backend does not accept the strict CuPy stand-in"
+            yield cupy
+    finally:
+        if clear:
+            clear()
+        sys.path.remove(str(STRICT_CUPY_DIR))
+        for k in [k for k in sys.modules if _is_cupy_module(k)]:
+            del sys.modules[k]
+        sys.modules.update(saved)
+
+
+@pytest.fixture
+def strict_cupy():
+    """The strict CuPy stand-in as `cupy`, minialbert's backend bound to it, for one test."""
+    with strict_cupy_installed() as cp:
+        yield cp
 
 
 # The package's own data (the bundled model) is read-only for the tests: a test that wrote into it

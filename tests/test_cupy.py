@@ -1,5 +1,6 @@
-"""The same model code under CuPy (issue: CuPy backend). Skipped, with the
-reason, where no CUDA GPU and cupy are present (CI has none).
+"""The same model code under CuPy (issue: CuPy backend), twice: under the strict CuPy stand-in
+(tests/cupy_strict: CuPy's rules on NumPy arithmetic, runs in CI on the CPU) and on a real CUDA GPU
+with cupy (skipped, with the reason, where there is none).
 
 Tolerances (float32 on both sides, different BLAS/reduction order):
 outputs max|diff| <= 1e-4 absolute; gradients max|diff| <= 1e-4 x (max|g| + floor),
@@ -10,10 +11,22 @@ import pytest
 
 import minialbert as ma
 from minialbert import backend, ops
-from conftest import HF_CASES, LABEL_KEYS, load_case
+from conftest import HF_CASES, LABEL_KEYS, is_strict_cupy, load_case, strict_cupy_installed
 
-pytestmark = [pytest.mark.gpu,
-              pytest.mark.skipif(not backend.cuda_available(), reason="needs a CUDA GPU and cupy")]
+REAL_GPU = backend.cuda_available() and not is_strict_cupy(backend._cp)
+
+
+@pytest.fixture(scope="module", autouse=True,
+                params=["strict", pytest.param("gpu", marks=pytest.mark.gpu)])
+def cp(request):
+    """The cupy module every test here runs under: the strict stand-in, or the real one on a GPU."""
+    if request.param == "gpu":
+        if not REAL_GPU:
+            pytest.skip("needs a CUDA GPU and cupy")
+        yield backend._cp
+    else:
+        with strict_cupy_installed() as module:
+            yield module
 
 
 def run(model, ref, upstream=True):
@@ -55,8 +68,7 @@ def test_to_device_round_trip():
         np.testing.assert_array_equal(m.params[k], before[k])
 
 
-def test_ops_match_numpy():
-    import cupy as cp
+def test_ops_match_numpy(cp):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 5, 8)).astype(np.float32)
     w, b = rng.normal(size=(6, 8)).astype(np.float32), rng.normal(size=6).astype(np.float32)
@@ -88,7 +100,9 @@ def test_fill_mask_pipeline_on_cuda():
 
 
 @pytest.mark.slow
-def test_xxlarge_forward_backward_batch_8x512():
+def test_xxlarge_forward_backward_batch_8x512(cp):
+    if is_strict_cupy(cp):
+        pytest.skip("full size needs a real GPU (the stand-in computes on the CPU)")
     cfg = ma.preset("albert-xxlarge-v2")
     m = ma.AlbertForPreTraining(cfg, seed=0, device="cuda")
     m.mlm_labelled_only = True

@@ -96,7 +96,7 @@ def test_word_embedding_padding_row_unchanged(monkeypatch):
     new = grads()
 
     def add_at(dout, cache, dtable):
-        ids_, shape = cache
+        ids_, shape = cache[0], cache[1]        # (ids, table shape, host copy of ids)
         np.add.at(dtable, ids_.reshape(-1), dout.reshape(-1, shape[1]))
     monkeypatch.setattr(backbone, "embedding_backward", add_at)
     old = grads()

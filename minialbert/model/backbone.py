@@ -43,28 +43,35 @@ class EmbeddingsCache(NamedTuple):
 
 
 def embeddings_forward(P, p: str, cfg: AlbertConfig, input_ids, token_type_ids, rng, training,
-                       position_ids=None, inputs_embeds=None):
+                       position_ids=None, inputs_embeds=None, host_ids=None):
     """input_ids, token_type_ids (B, T) -> h (B, T, H), EmbeddingsCache.
 
     The embeddings have width E; one (H, E) projection lifts them to the hidden size H: the factorised
     embedding of paper §3.1, V*E + E*H parameters instead of V*H. (albert_zh layout: the word vectors are
     projected E -> H first, and the rest has width H.)
     position_ids (B, T) or (1, T): the rows of the position table to add (default 0..T-1), as HF.
-    inputs_embeds (B, T, E): used instead of the word lookup (input_ids is then None), as HF."""
+    inputs_embeds (B, T, E): used instead of the word lookup (input_ids is then None), as HF.
+    host_ids: optional {"input_ids", "token_type_ids", "position_ids": host (numpy) copies of those
+    inputs}, kept in the lookups' caches so that the backward plans its scatter without reading the
+    device (see ops/embedding.py)."""
+    host_ids = host_ids or {}
     if inputs_embeds is not None:
         T = inputs_embeds.shape[1]
         words, c_word = inputs_embeds, None                                                      # (B, T, E)
     else:
         T = input_ids.shape[1]
-        words, c_word = embedding_forward(input_ids, P[p + "embeddings.word_embeddings.weight"])  # (B, T, E)
+        words, c_word = embedding_forward(input_ids, P[p + "embeddings.word_embeddings.weight"],
+                                          host_ids.get("input_ids"))                                # (B, T, E)
     c_w2 = None
     if cfg.zh_projection:
         words, c_w2 = linear_forward(words, P[p + "embeddings.word_embeddings_2.weight"])       # (B, T, H)
-    tt, c_tt = embedding_forward(token_type_ids, P[p + "embeddings.token_type_embeddings.weight"])
+    tt, c_tt = embedding_forward(token_type_ids, P[p + "embeddings.token_type_embeddings.weight"],
+                                 host_ids.get("token_type_ids"))
     if position_ids is None:
         pos, c_pos = P[p + "embeddings.position_embeddings.weight"][:T], None                   # (T, E)
     else:
-        pos, c_pos = embedding_forward(position_ids, P[p + "embeddings.position_embeddings.weight"])  # (B|1, T, E)
+        pos, c_pos = embedding_forward(position_ids, P[p + "embeddings.position_embeddings.weight"],
+                                       host_ids.get("position_ids"))                                # (B|1, T, E)
     emb = words + tt
     emb += pos
     emb_ln, c_ln = layernorm_forward(emb, P[p + "embeddings.LayerNorm.weight"], P[p + "embeddings.LayerNorm.bias"],

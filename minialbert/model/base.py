@@ -42,8 +42,9 @@ class AlbertPreTrainedModel:
         self.config = config
         self._seed = seed
         self.dtype = backend.resolve_dtype(dtype)
-        self.device = backend.normalize_device(device)
+        self.device = backend.normalize_device(device)     # 'cpu', 'cuda' or 'cuda:N' (the index kept)
         self.xp = backend.get_xp(self.device)
+        backend.use_device(self.device)                     # cuda:N: N is current (the generator lives there)
         self.training = False
         self._rng = backend.device_rng(self.xp, seed)
         self._cache = None
@@ -85,10 +86,11 @@ class AlbertPreTrainedModel:
                 a = np_.ones(shape, dtype=self.dtype)
             else:
                 a = np_.zeros(shape, dtype=self.dtype)
-            self.params[name] = self.xp.asarray(a)
-        # the state dict's order: the specs' (loaded and new parameters interleave as the specs say)
-        order = [n for n, _, _ in self.param_specs()]
-        self.params = OrderedDict((n, self.params[n]) for n in order)
+            self.params[name] = backend.to_device(a, self.device)
+        # the state dict's order: the specs' (loaded and new parameters interleave as the specs say), set
+        # in place: whatever holds self.params (an optimiser built before) keeps seeing the model's dict
+        for n, _, _ in self.param_specs():
+            self.params.move_to_end(n)
         return self
 
     # -- what each class declares -------------------------------------------------
@@ -123,8 +125,9 @@ class AlbertPreTrainedModel:
         return sum(int(p.size) for p in self.params.values())
 
     def manual_seed(self, seed: int):
-        """Reseed the dropout generator (the same seed gives the same masks)."""
-        self._rng = backend.device_rng(self.xp, seed)
+        """Reseed the dropout generator (the same seed gives the same masks). On CUDA the model's one
+        generator is re-seeded in place (backend.DeviceRNG), not rebuilt."""
+        self._rng = backend.reseed(self._rng, self.xp, seed)
         return self
 
     def train(self, mode: bool = True):
@@ -135,9 +138,11 @@ class AlbertPreTrainedModel:
         return self.train(False)
 
     def to(self, device=None, dtype=None):
-        """Move every parameter (and gradient) to 'cpu' or 'cuda', and/or cast."""
-        device = backend.normalize_device(device or self.device)
+        """Move every parameter (and gradient) to 'cpu', 'cuda' or 'cuda:N' (also -1 / N as HF's pipeline
+        takes them), and/or cast. In place: the same dicts hold the moved arrays."""
+        device = backend.normalize_device(self.device if device is None else device)
         xp = backend.get_xp(device)
+        backend.use_device(device)
         dtype = backend.resolve_dtype(dtype) if dtype is not None else self.dtype
 
         def move(a):
@@ -166,11 +171,13 @@ class AlbertPreTrainedModel:
         return self._grads
 
     # -- input checks --------------------------------------------------------------
-    def _as_ids(self, a, name, ndim=2):
+    # Integer inputs are checked on the host and copied to the device once (_upload): no device sync.
+    def _host_ids(self, a, name, ndim=2):
+        """An integer input as a host (numpy) int64 array; a device array is copied to the host once."""
         if a is None:
             return None
-        xp = self.xp
-        a = backend.to_device(backend.numpy.asarray(backend.to_numpy(a)), self.device)
+        np_ = backend.numpy
+        a = np_.asarray(backend.to_numpy(a))
         if a.dtype.kind not in "iu":
             raise TypeError(f"{name} must hold integers, got dtype {a.dtype}")
         if a.ndim == 1 and ndim == 2:
@@ -178,13 +185,17 @@ class AlbertPreTrainedModel:
         if a.ndim != ndim:
             raise ValueError(f"{name} must have shape {'(batch, seq)' if ndim == 2 else '(batch, choices, seq)'}, "
                              f"got {tuple(a.shape)}")
-        return a.astype(xp.int64, copy=False)
+        return a.astype(np_.int64, copy=False)
+
+    def _upload(self, a):
+        """A checked host array -> the model's device (numpy: the same array)."""
+        return None if a is None else backend.to_device(a, self.device)
 
     def _as_embeds(self, a, ndim=2):
         """inputs_embeds -> (B, T, E) (or (B, C, T, E) for multiple choice) in the model's dtype, or None."""
         if a is None:
             return None
-        a = backend.to_device(backend.numpy.asarray(backend.to_numpy(a)), self.device)
+        a = backend.to_device(a, self.device)           # host data: one copy; a device array: none
         if a.dtype.kind != "f":
             raise TypeError(f"inputs_embeds must hold floats, got dtype {a.dtype}")
         E = self.params[self.base_prefix + "embeddings.word_embeddings.weight"].shape[1]
@@ -200,20 +211,21 @@ class AlbertPreTrainedModel:
         or None."""
         if head_mask is None:
             return None
-        cfg, np_ = self.config, backend.numpy
+        cfg, xp = self.config, self.xp
         n, NH = cfg.num_hidden_layers * cfg.inner_group_num, cfg.num_attention_heads
-        a = np_.asarray(backend.to_numpy(head_mask))
+        a = backend.to_device(head_mask, self.device)   # host data: one copy; a device array: none
         if a.dtype.kind not in "biuf":
             raise TypeError(f"head_mask must hold numbers, got dtype {a.dtype}")
         if a.shape == (NH,):
-            a = np_.broadcast_to(a, (n, NH))
+            a = xp.broadcast_to(a, (n, NH))
         elif a.shape != (n, NH):
             raise ValueError(f"head_mask must have shape (num_attention_heads,) = ({NH},) or (applied layers, "
                              f"num_attention_heads) = ({n}, {NH}); got {a.shape}")
-        return backend.to_device(np_.ascontiguousarray(a, dtype=self.dtype), self.device)
+        return xp.ascontiguousarray(a, dtype=self.dtype)
 
     def _check_inputs(self, input_ids, attention_mask, token_type_ids, position_ids=None, shape=None):
-        """shape: (B, T) when input_ids is None (inputs_embeds were given)."""
+        """shape: (B, T) when input_ids is None (inputs_embeds were given). The integer inputs are host
+        arrays (_host_ids): their ranges are read without touching the device."""
         cfg = self.config
         B, T = input_ids.shape if input_ids is not None else shape
         if T > cfg.max_position_embeddings and position_ids is None:
@@ -262,15 +274,15 @@ class AlbertPreTrainedModel:
         inputs_embeds_grad() and head_mask_grad() hold the gradients with respect to these inputs."""
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("pass exactly one of input_ids or inputs_embeds")
+        backend.use_device(self.device)      # cuda:N: make N current (cupy works on the current device)
         nd = self.input_ndim
-        ids = self._as_ids(input_ids, "input_ids", nd)
-        emb = self._as_embeds(inputs_embeds, nd)
+        ids = self._host_ids(input_ids, "input_ids", nd)                          # host int64 arrays, checked
+        emb = self._as_embeds(inputs_embeds, nd)                                   # on the device
         shape = tuple(ids.shape) if ids is not None else tuple(emb.shape[:-1])        # (B, T) or (B, C, T)
-        am = self._as_ids(attention_mask, "attention_mask", nd)
-        tt = self._as_ids(token_type_ids, "token_type_ids", nd)
-        pnd = 3 if nd == 3 and position_ids is not None and backend.numpy.ndim(backend.to_numpy(position_ids)) == 3 \
-            else 2
-        pos = self._as_ids(position_ids, "position_ids", pnd)
+        am = self._host_ids(attention_mask, "attention_mask", nd)
+        tt = self._host_ids(token_type_ids, "token_type_ids", nd)
+        pnd = 3 if nd == 3 and position_ids is not None and len(backend.shape_of(position_ids)) == 3 else 2
+        pos = self._host_ids(position_ids, "position_ids", pnd)
         hm = self._as_head_mask(head_mask)                                         # (L * inner, NH) or None
         ids2, am2, tt2, pos2, emb2 = ids, am, tt, pos, emb
         if nd == 3:  # multiple choice: fold the choices into the batch
@@ -287,7 +299,7 @@ class AlbertPreTrainedModel:
         self._cache = None          # the last pass's activations go before this pass makes its own
         # the gradients with respect to the inputs (inputs_embeds_grad(), head_mask_grad()) start afresh
         E = self.params[self.base_prefix + "embeddings.word_embeddings.weight"].shape[1]
-        hm_shape = None if head_mask is None else backend.numpy.shape(backend.to_numpy(head_mask))
+        hm_shape = None if head_mask is None else backend.shape_of(head_mask)
         self._call_grads = {"inputs_embeds": None, "head_mask": None}
         self._call_shapes = {"inputs_embeds": shape + (E,), "head_mask": hm_shape}
         seq, pooled, bcache = self._backbone_forward(ids2, am2, tt2, pos2, hm, emb2)
@@ -307,15 +319,21 @@ class AlbertPreTrainedModel:
 
     def _backbone_forward(self, input_ids, attention_mask, token_type_ids, position_ids=None, head_mask=None,
                           inputs_embeds=None):
-        """input_ids (B, T) (or inputs_embeds (B, T, E)) -> seq (B, T, H), pooled (B, H) or None, BackboneCache."""
-        cfg, P, xp, p = self.config, self.params, self.xp, self.base_prefix
+        """input_ids (B, T) (or inputs_embeds (B, T, E)) -> seq (B, T, H), pooled (B, H) or None, BackboneCache.
+        The integer inputs are host arrays (forward checked them): copied to the device here, once, and
+        their host copies kept for the embedding backward's index planning (no device->host copy)."""
+        cfg, P, xp, p, np_ = self.config, self.params, self.xp, self.base_prefix, backend.numpy
         B, T = input_ids.shape if input_ids is not None else inputs_embeds.shape[:2]
         if attention_mask is None:
             attention_mask = xp.ones((B, T), dtype=xp.int64)
         if token_type_ids is None:
-            token_type_ids = xp.zeros((B, T), dtype=xp.int64)
+            token_type_ids = np_.zeros((B, T), dtype=np_.int64)
+        host = {"input_ids": input_ids, "token_type_ids": token_type_ids, "position_ids": position_ids}
+        host = {k: v for k, v in host.items() if v is not None and backend.device_of(v) == "cpu"}
+        input_ids, attention_mask, token_type_ids, position_ids = (
+            self._upload(a) for a in (input_ids, attention_mask, token_type_ids, position_ids))
         h, c_emb = embeddings_forward(P, p, cfg, input_ids, token_type_ids, self._rng, self.training,
-                                      position_ids, inputs_embeds)                                  # (B, T, H)
+                                      position_ids, inputs_embeds, host)                            # (B, T, H)
         seq, c_enc = encoder_forward(P, p, cfg, h, attention_mask, self._rng, self.training, head_mask)  # (B, T, H)
         pooled, c_pool = pooler_forward(P, p, seq) if self.add_pooler else (None, None)                 # (B, H)
         return seq, pooled, BackboneCache(c_emb, c_enc, c_pool)
@@ -342,12 +360,12 @@ class AlbertPreTrainedModel:
         added into self.grads(). Call zero_grad() to start afresh."""
         if self._cache is None:
             raise RuntimeError("backward() needs a forward pass first")
+        backend.use_device(self.device)
         bcache, hcache, has_loss = self._cache
         if not has_loss and not upstream:
             raise RuntimeError("the last forward pass had no labels, so there is no loss to differentiate; "
                                "pass labels, or upstream gradients by output name")
-        up = {k: backend.to_device(backend.numpy.asarray(backend.to_numpy(v)), self.device).astype(self.dtype)
-              for k, v in upstream.items()}
+        up = {k: backend.to_device(v, self.device).astype(self.dtype) for k, v in upstream.items()}
         tg = {} if self.trace is not None else None
         self._ensure_grads()
         dseq, dpooled = self._head_backward(hcache, up, tg)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from .. import backend
 from ..ops import (activation_backward, activation_forward, bce_with_logits_backward, bce_with_logits_forward,
-                  cross_entropy_backward, cross_entropy_forward, dropout_backward, dropout_forward,
-                  layernorm_backward, layernorm_forward, linear_backward, linear_forward, mse_backward,
-                  mse_forward, IGNORE_INDEX)
+                  check_class_labels, cross_entropy_backward, cross_entropy_forward, dropout_backward,
+                  dropout_forward, layernorm_backward, layernorm_forward, linear_backward, linear_forward,
+                  mse_backward, mse_forward, IGNORE_INDEX)
 
 from .base import AlbertModel, AlbertPreTrainedModel
 
@@ -19,13 +19,27 @@ WORD_EMB = "albert.embeddings.word_embeddings.weight"
 
 
 class _HeadMixin:
-    def _labels(self, labels, name, kind="int"):
+    def _host_labels(self, labels, name, num_classes=None):
+        """Integer labels as a host int64 array (a device array is copied to the host once), their range
+        checked there when num_classes is given (labels equal to IGNORE_INDEX excepted), or None."""
         a = labels.get(name)
         if a is None:
             return None
-        a = backend.numpy.asarray(backend.to_numpy(a))
-        a = a.astype(backend.numpy.int64) if kind == "int" else a.astype(self.dtype)
-        return backend.to_device(a, self.device)
+        a = backend.numpy.asarray(backend.to_numpy(a)).astype(backend.numpy.int64)
+        if num_classes is not None:
+            check_class_labels(a, num_classes)
+        return a
+
+    def _labels(self, labels, name, kind="int", num_classes=None):
+        """Labels on the model's device: integers (checked on the host against num_classes) or floats in
+        the model's dtype; None when absent. The loss ops then need no check (check=False): no sync."""
+        if kind == "int":
+            a = self._host_labels(labels, name, num_classes)
+            return None if a is None else backend.to_device(a, self.device)
+        a = labels.get(name)
+        if a is None:
+            return None
+        return backend.to_device(backend.numpy.asarray(backend.to_numpy(a)).astype(self.dtype), self.device)
 
     def _drop(self, x, p):
         return dropout_forward(x, p if p is not None else 0.0, self._rng, self.training)
@@ -92,7 +106,7 @@ def mlm_head_backward(dlogits, cache, G, cfg, tgrads=None):
 
 def _mlm_loss(logits, labels):
     V = logits.shape[-1]
-    return cross_entropy_forward(logits.reshape(-1, V), labels.reshape(-1))
+    return cross_entropy_forward(logits.reshape(-1, V), labels.reshape(-1), check=False)   # checked on the host
 
 
 def mlm_forward_with_loss(model, seq, labels, trace):
@@ -102,16 +116,19 @@ def mlm_forward_with_loss(model, seq, labels, trace):
     switch) the head runs only at the ~15 % of positions that carry a label, so
     the (B, T, V) logits shrink to (N_labelled, V); the loss is the same number.
     """
-    xp = model.xp
-    lab = model._labels(labels, "labels")
+    np_ = backend.numpy
+    lab = model._host_labels(labels, "labels", model.config.vocab_size)                 # host, checked
     sel = None
     if lab is not None and getattr(model, "mlm_labelled_only", False):
         B, T, H = seq.shape
-        sel = xp.nonzero(lab.reshape(-1) != IGNORE_INDEX)[0]                                  # (N,)
+        sel_h = np_.nonzero(lab.reshape(-1) != IGNORE_INDEX)[0]                              # (N,) on the host
+        sel = backend.to_device(sel_h, model.device)
         logits, c = mlm_head_forward(seq.reshape(-1, H)[sel], model.params, model.config, trace)   # (N, V)
-        loss, closs = cross_entropy_forward(logits, lab.reshape(-1)[sel])
+        loss, closs = cross_entropy_forward(logits, backend.to_device(lab.reshape(-1)[sel_h], model.device),
+                                            check=False)
         return logits, loss, (c, closs, logits.shape, sel, seq.shape)
     logits, c = mlm_head_forward(seq, model.params, model.config, trace)
+    lab = None if lab is None else backend.to_device(lab, model.device)
     loss, closs = _mlm_loss(logits, lab) if lab is not None else (None, None)
     return logits, loss, (c, closs, logits.shape, None, seq.shape)
 
@@ -175,11 +192,11 @@ class AlbertForPreTraining(_HeadMixin, AlbertPreTrainedModel):
         logits, mlm_loss, c_mlm = mlm_forward_with_loss(self, seq, labels, trace)
         pd, c_drop = self._drop(pooled, self.config.classifier_dropout_prob)
         sop, c_sop = linear_forward(pd, P["sop_classifier.classifier.weight"], P["sop_classifier.classifier.bias"])
-        sol = self._labels(labels, "sentence_order_label")
+        sol = self._labels(labels, "sentence_order_label", num_classes=2)
         cl_sop = None
         losses = [mlm_loss] if mlm_loss is not None else []
         if sol is not None:
-            l, cl_sop = cross_entropy_forward(sop, sol)
+            l, cl_sop = cross_entropy_forward(sop, sol, check=False)
             losses.append(l)
         if losses:
             out["loss"] = sum(losses[1:], losses[0])
@@ -240,7 +257,8 @@ class AlbertForSequenceClassification(_HeadMixin, AlbertPreTrainedModel):
                 out["loss"], cl = mse_forward(pred, lab.reshape(pred.shape))
                 closs = ("mse", cl)
             elif pt == "single_label_classification":
-                out["loss"], cl = cross_entropy_forward(logits, self._labels(labels, "labels"))
+                out["loss"], cl = cross_entropy_forward(logits, self._labels(labels, "labels",
+                                                                             num_classes=cfg.num_labels), check=False)
                 closs = ("ce", cl)
             else:
                 out["loss"], cl = bce_with_logits_forward(logits, self._labels(labels, "labels", "float"))
@@ -276,10 +294,11 @@ class AlbertForTokenClassification(_HeadMixin, AlbertPreTrainedModel):
         cfg = self.config
         p = cfg.classifier_dropout_prob if cfg.classifier_dropout_prob is not None else cfg.hidden_dropout_prob
         logits, c_cls = self._classify(seq, p)                                                   # (B, T, K)
-        lab = self._labels(labels, "labels")
+        lab = self._labels(labels, "labels", num_classes=cfg.num_labels)
         closs = None
         if lab is not None:
-            out["loss"], closs = cross_entropy_forward(logits.reshape(-1, cfg.num_labels), lab.reshape(-1))
+            out["loss"], closs = cross_entropy_forward(logits.reshape(-1, cfg.num_labels), lab.reshape(-1),
+                                                       check=False)
         out["logits"] = logits
         if trace is not None:
             trace["logits"] = logits
@@ -314,8 +333,9 @@ class AlbertForQuestionAnswering(_HeadMixin, AlbertPreTrainedModel):
             T = seq.shape[1]
             sp = xp.clip(sp.reshape(-1), 0, T)
             ep = xp.clip(ep.reshape(-1), 0, T)
-            ls, cs = cross_entropy_forward(start, sp, ignore_index=T)
-            le, ce = cross_entropy_forward(end, ep, ignore_index=T)
+            # clipped to [0, T] with T ignored: always in range, nothing to check (and no sync)
+            ls, cs = cross_entropy_forward(start, sp, ignore_index=T, check=False)
+            le, ce = cross_entropy_forward(end, ep, ignore_index=T, check=False)
             out["loss"] = (ls + le) / 2
             closs = (cs, ce)
         out["start_logits"], out["end_logits"] = start, end
@@ -354,10 +374,10 @@ class AlbertForMultipleChoice(_HeadMixin, AlbertPreTrainedModel):
         B, C = shape[0], shape[1]
         scores, c_cls = self._classify(pooled, self.config.classifier_dropout_prob)            # (B*C, 1)
         logits = scores.reshape(B, C)
-        lab = self._labels(labels, "labels")
+        lab = self._labels(labels, "labels", num_classes=C)
         closs = None
         if lab is not None:
-            out["loss"], closs = cross_entropy_forward(logits, lab)
+            out["loss"], closs = cross_entropy_forward(logits, lab, check=False)
         out["logits"] = logits
         if trace is not None:
             trace["logits"] = logits

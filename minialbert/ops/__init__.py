@@ -15,4 +15,4 @@ from .dropout import dropout_forward, dropout_backward
 from .attention import AttentionCache, attention_backward, attention_forward, attention_mask_bias, attention_scores
 from .feedforward import FeedForwardCache, feedforward_backward, feedforward_forward
 from .losses import (cross_entropy_forward, cross_entropy_backward, mse_forward, mse_backward,
-                     bce_with_logits_forward, bce_with_logits_backward, IGNORE_INDEX)
+                     bce_with_logits_forward, bce_with_logits_backward, check_class_labels, IGNORE_INDEX)

@@ -3,9 +3,12 @@ from ..backend import array_module, to_numpy
 from ..backend import numpy as _host   # host-side index planning only (ids are small integers)
 
 
-def embedding_forward(ids, table):
-    """ids (...) int, table (N, D) -> out (..., D)."""
-    return table[ids], (ids, table.shape)
+def embedding_forward(ids, table, ids_host=None):
+    """ids (...) int, table (N, D) -> out (..., D).
+
+    ids_host: optional host (numpy) copy of ids, kept in the cache for the backward's index planning;
+    without it, a backward on a device reads the ids back to the host (a synchronisation)."""
+    return table[ids], (ids, table.shape, ids_host)
 
 
 def embedding_backward(dout, cache, dtable):
@@ -19,8 +22,10 @@ def embedding_backward(dout, cache, dtable):
     left-to-right fold as ``np.add.at``, so the result is bit for bit today's; under cupy it is a
     fixed reduction tree: deterministic from run to run (equal to numpy up to rounding).
     """
-    ids, shape = cache
-    segment_add(dtable, ids.reshape(-1), dout.reshape(-1, shape[1]))
+    ids, shape = cache[0], cache[1]
+    ids_host = cache[2] if len(cache) > 2 else None
+    segment_add(dtable, ids.reshape(-1), dout.reshape(-1, shape[1]),
+                ids_host=None if ids_host is None else ids_host.reshape(-1))
 
 
 def _plan(ids_host, num_rows):
@@ -53,7 +58,7 @@ def _plan(ids_host, num_rows):
     return plans
 
 
-def segment_add(dtable, ids, rows, ordered=None):
+def segment_add(dtable, ids, rows, ordered=None, ids_host=None):
     """dtable[ids[i]] += rows[i] for every i, duplicates summed, without atomics.
 
     dtable (N, D), ids (n,) integers (negative ones count from the end, as in numpy), rows (n, D).
@@ -65,6 +70,8 @@ def segment_add(dtable, ids, rows, ordered=None):
 
     ordered: None picks by backend (numpy: the left-to-right fold; cupy: the tree); False asks for the
     tree on numpy too (what the GPU computes, for tests); True is numpy-only.
+    ids_host: the same ids on the host, when the caller has them (the plan is made on the host; without
+    them, device ids are copied back, which waits for the device).
     """
     xp = array_module(rows, dtable)
     if ordered is None:
@@ -77,7 +84,8 @@ def segment_add(dtable, ids, rows, ordered=None):
     D = dtable.shape[1]
     ct = xp.result_type(dtable.dtype, rows.dtype)
     padded = xp.concatenate([rows.astype(ct, copy=False), xp.full((1, D), -0.0, dtype=ct)])   # row n: pad
-    for uids, index in _plan(_host.asarray(to_numpy(ids)).reshape(-1), dtable.shape[0]):
+    plan_ids = ids_host if ids_host is not None else to_numpy(ids)
+    for uids, index in _plan(_host.asarray(plan_ids).reshape(-1), dtable.shape[0]):
         u, idx = xp.asarray(uids), xp.asarray(index)
         block = xp.concatenate([dtable[u].astype(ct, copy=False)[:, None, :], padded[idx]], axis=1)
         if ordered:

@@ -4,24 +4,40 @@ from ..backend import array_module
 IGNORE_INDEX = -100  # label value that is not counted (padding, unmasked MLM positions)
 
 
-def cross_entropy_forward(logits, labels, ignore_index=IGNORE_INDEX):
+def check_class_labels(labels, num_classes, ignore_index=IGNORE_INDEX):
+    """ValueError unless every label other than ignore_index lies in [0, num_classes). Reads the values:
+    call it on host labels (the models do, before copying them to the device); on device labels it
+    waits for the device."""
+    labels = labels.reshape(-1)
+    xp = array_module(labels)
+    valid = labels != ignore_index
+    safe = xp.where(valid, labels, 0)
+    if labels.size and bool(valid.any()):
+        lo, hi = int(safe.min()), int(safe.max())
+        if lo < 0 or hi >= num_classes:
+            raise ValueError(f"label {lo if lo < 0 else hi} is out of range for {num_classes} classes "
+                             f"(use {ignore_index} to ignore a position)")
+
+
+def cross_entropy_forward(logits, labels, ignore_index=IGNORE_INDEX, check=True):
     """logits (N, K), labels (N,) int -> mean negative log-likelihood over labels != ignore_index.
 
-    Like PyTorch, a batch where every label is ignored gives nan (0/0).
+    Like PyTorch, a batch where every label is ignored gives nan (0/0). The count of labels stays an
+    array where the labels are (no host sync). check=False skips the range check of the labels (which
+    reads them: the models check on the host before the copy to the device and pass check=False).
     """
     xp = array_module(logits)
     labels = labels.reshape(-1)
+    if check:
+        check_class_labels(labels, logits.shape[-1], ignore_index)
     valid = labels != ignore_index
-    n = int(valid.sum())
+    n = valid.sum()                                                                 # 0-d int array
     safe = xp.where(valid, labels, 0)
-    K = logits.shape[-1]
-    if n and (int(safe.min()) < 0 or int(safe.max()) >= K):
-        bad = int(safe.min()) if int(safe.min()) < 0 else int(safe.max())
-        raise ValueError(f"label {bad} is out of range for {K} classes (use {ignore_index} to ignore a position)")
     shifted = logits - logits.max(axis=-1, keepdims=True)
     logsumexp = xp.log(xp.exp(shifted).sum(axis=-1))
     nll = logsumexp - xp.take_along_axis(shifted, safe[:, None], axis=-1)[:, 0]   # (N,)
-    loss = (nll * valid).sum() / n if n else xp.asarray(float("nan"), dtype=logits.dtype)
+    total = (nll * valid).sum()
+    loss = xp.where(n > 0, total / xp.maximum(n, 1).astype(total.dtype), float("nan"))[()]
     return loss, (shifted, logsumexp, safe, valid, n)
 
 
@@ -31,7 +47,7 @@ def cross_entropy_backward(dloss, cache):
     xp = array_module(shifted)
     dlogits = xp.exp(shifted - logsumexp[:, None])                       # softmax (N, K)
     dlogits[xp.arange(len(safe)), safe] -= 1.0
-    dlogits *= (valid * (dloss / max(n, 1)))[:, None]
+    dlogits *= (valid * (dloss / xp.maximum(n, 1)))[:, None]
     return dlogits
 
 

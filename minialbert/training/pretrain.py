@@ -6,6 +6,8 @@
 One step: for each of ``grad_accum`` micro-batches, forward + backward (the
 gradients add up in the model's buffers), scale by 1/grad_accum, clip by global
 norm, one LAMB (paper §4.1) or AdamW update with the warmup + decay schedule.
+On a GPU the step waits for the device once: the loss (summed over the
+micro-batches on the device) and the gradient norm come back in one copy.
 
 Checkpoints (``OUT/checkpoints/step-N/``, the newest named in ``OUT/LATEST``; see
 checkpoints.py) hold the model (HF safetensors), the optimiser moments, the data
@@ -148,14 +150,14 @@ def evaluate(model, batches, n_batches: int) -> Dict[str, float]:
                     labels=batch["labels"], sentence_order_label=batch["sentence_order_label"])
         labels = batch["labels"].reshape(-1)
         sel = labels != IGNORE_INDEX
-        logits = backend.to_numpy(out["prediction_logits"])
-        pred = logits.argmax(-1).reshape(-1)
+        logits = out["prediction_logits"]
+        pred = backend.to_numpy(logits.argmax(-1)).reshape(-1)   # the argmax on the device: ids cross, not logits
         if logits.shape[0] != sel.size:   # mlm_labelled_only: logits exist only at labelled positions
             mlm_ok += int((pred == labels[sel]).sum())
         else:
             mlm_ok += int((pred[sel] == labels[sel]).sum())
         mlm_n += int(sel.sum())
-        sop = backend.to_numpy(out["sop_logits"]).argmax(-1)
+        sop = backend.to_numpy(out["sop_logits"].argmax(-1))
         sop_ok += int((sop == batch["sentence_order_label"]).sum())
         sop_n += sop.size
         loss_sum += float(out["loss"])
@@ -260,24 +262,29 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
         lr = warmup_linear_decay(step, tc.steps, tc.warmup_steps, tc.lr, tc.end_lr, tc.decay_power,
                                  decay_after_warmup=True)
         model.zero_grad()
-        loss = 0.0
+        loss_sum = None     # the step's loss, kept on the device: summed there in float64, read once below
         for micro in range(tc.grad_accum):
             batch = next(it)
             model.manual_seed(tc.seed * 1_000_003 + step * 97 + micro)   # dropout masks fixed by the step
             o = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"],
                       labels=batch["labels"], sentence_order_label=batch["sentence_order_label"])
             model.backward()
-            loss += float(o["loss"]) / tc.grad_accum
-            tokens += int(batch["attention_mask"].sum())
+            part = model.xp.asarray(o["loss"]).astype(np.float64) / tc.grad_accum
+            loss_sum = part if loss_sum is None else loss_sum + part
+            tokens += int(batch["attention_mask"].sum())                 # a host array: no sync
+        grads = model.grads()
+        if tc.grad_accum > 1:
+            scale_grads(grads, 1.0 / tc.grad_accum)
+        gnorm = clip_grad_norm(grads, tc.clip_norm, as_array=True) if tc.clip_norm else None
+        # The step's one host sync: the loss (and the gradient norm) in one device -> host copy.
+        logged = backend.to_numpy(model.xp.stack([loss_sum, gnorm]) if gnorm is not None else loss_sum)
+        loss = float(logged.reshape(-1)[0])
+        gnorm = float(logged[1]) if gnorm is not None else float("nan")
         if not math.isfinite(loss):
             last = latest_checkpoint(out)
             raise FloatingPointError(f"step {step + 1}: the loss is {loss}; stopped without saving "
                                      + (f"(the last good checkpoint, {last}, is kept)" if last else "(no checkpoint yet)")
                                      + "; try a lower --lr or a longer --warmup")
-        grads = model.grads()
-        if tc.grad_accum > 1:
-            scale_grads(grads, 1.0 / tc.grad_accum)
-        gnorm = clip_grad_norm(grads, tc.clip_norm) if tc.clip_norm else float("nan")
         if tc.clip_norm and not math.isfinite(gnorm):
             raise FloatingPointError(f"step {step + 1}: the gradient norm is {gnorm}; stopped without saving "
                                      f"(the last good checkpoint, {latest_checkpoint(out)}, is kept)")

@@ -1,0 +1,1 @@
+"""cupyx.scipy for the strict stand-in (only special is modelled)."""
