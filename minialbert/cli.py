@@ -90,16 +90,14 @@ def _print_table(text, res):
 
 
 def cmd_fill_mask(args):
-    if args.device == "cuda" and not backend.cuda_available():
-        raise UserError("--device cuda: " + ("cupy is not installed (pip install minialbert[gpu])"
-                                             if backend._cp is None else "no CUDA GPU is visible"))
+    _check_device(args.device)
     if args.model is None and not args.quiet:
         # As HF's pipeline does when it falls back to a default model: say which one, and how to get another.
         print(f"minialbert: no --model given, using the bundled {DEFAULT_MODEL_NAME}: {default_model_summary()}. "
               "For a released ALBERT: `minialbert download albert-base-v2`, then --model albert-base-v2 "
               "(--quiet hides this line).", file=sys.stderr)
     fill = pipeline("fill-mask", model=args.model, tokenizer=args.tokenizer, device=args.device, top_k=args.top_k,
-                    batch_size=args.batch_size)
+                    batch_size=args.batch_size, targets=args.targets)
     texts = _read_texts(args)
     if args.json and isinstance(texts, list) and len(texts) == 1:
         print(json.dumps(fill(texts[0], truncate=args.truncate), ensure_ascii=False, indent=1))
@@ -118,10 +116,21 @@ def cmd_fill_mask(args):
         print("]")
 
 
+def _device_arg(text):
+    """--device: cpu, cuda (the current GPU) or cuda:N."""
+    try:
+        return backend.normalize_device(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _check_device(device):
-    if device == "cuda" and not backend.cuda_available():
-        raise UserError("--device cuda: " + ("cupy is not installed (pip install minialbert[gpu])"
-                                             if backend._cp is None else "no CUDA GPU is visible"))
+    """A GPU device that does not work (cupy missing or broken, no GPU, no device N, a failed test
+    computation) is one line saying why, before any model is read."""
+    if device != "cpu":
+        why = backend.cuda_status(device)
+        if why:
+            raise UserError(f"--device {device}: {why}")
 
 
 def _task_pipeline(task, args, **kwargs):
@@ -286,6 +295,7 @@ def cmd_pretrain(args):
     if args.tokenizer is not None:
         _need_file_or_dir("--tokenizer", args.tokenizer)
     _need_output_dir("--out", args.out)
+    _check_device(args.device)
     cfg = AlbertConfig.from_json_file(args.config)
     tc = TrainConfig(corpus=args.corpus, out=args.out, eval_corpus=args.eval_corpus, steps=args.steps,
                      batch_size=args.batch_size, grad_accum=args.grad_accum, max_seq_length=args.seq_len,
@@ -302,6 +312,7 @@ def cmd_pretrain(args):
 
 def cmd_finetune(args):
     _need_output_dir("--out", args.out)
+    _check_device(args.device)
     fc = FinetuneConfig(model=args.model, train=args.train, eval=args.eval, out=args.out, epochs=args.epochs,
                         batch_size=args.batch_size, lr=args.lr, max_length=args.max_length,
                         regression=args.regression, seed=args.seed, device=args.device, tokenizer=args.tokenizer)
@@ -357,10 +368,11 @@ def build_parser():
     f.add_argument("--tokenizer", help="tokenizer directory or .model file (default: the model's own)")
     f.add_argument("--top-k", type=int, default=5)
     f.add_argument("--json", action="store_true", help="print the pipeline's JSON")
-    f.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    f.add_argument("--device", default="cpu", type=_device_arg, metavar="cpu|cuda|cuda:N")
     f.add_argument("--truncate", action="store_true", help="cut texts longer than the model takes")
     f.add_argument("--quiet", action="store_true", help="no note on stderr about the bundled model")
     f.add_argument("--batch-size", type=int, default=8, help="texts per forward pass (bounds the memory)")
+    f.add_argument("--targets", nargs="+", metavar="WORD", help="score only these words (as HF's targets=)")
     f.set_defaults(func=cmd_fill_mask)
 
     def task_parser(name, help, model_help="checkpoint directory of a model with this head", model_required=True,
@@ -371,7 +383,7 @@ def build_parser():
         q.add_argument("--model", required=model_required, default=None, help=model_help)
         q.add_argument("--tokenizer", help="tokenizer directory or .model file (default: the model's own)")
         q.add_argument("--json", action="store_true", help="print the pipeline's JSON")
-        q.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+        q.add_argument("--device", default="cpu", type=_device_arg, metavar="cpu|cuda|cuda:N")
         q.add_argument("--batch-size", type=int, default=8, help="texts (QA: windows) per forward pass")
         if texts:
             q.add_argument("--truncate", action="store_true", help="cut texts longer than the model takes")
@@ -430,7 +442,7 @@ def build_parser():
     p.add_argument("--position-init", default=_default(T, "position_init"), choices=["normal", "sinusoidal"],
                    help="initial position embeddings (still learned): N(0, initializer_range) as HF, or "
                         "sinusoids of the same scale (gives attention a relative-position signal from step 0)")
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--device", default="cpu", type=_device_arg, metavar="cpu|cuda|cuda:N")
     p.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint in OUT")
     p.add_argument("--overwrite", action="store_true", help="start afresh in an OUT that already holds a run")
     p.add_argument("--stop-at", type=int, metavar="STEP",
@@ -450,7 +462,7 @@ def build_parser():
     ft.add_argument("--max-length", type=int, default=_default(F, "max_length"))
     ft.add_argument("--regression", action="store_true")
     ft.add_argument("--seed", type=int, default=_default(F, "seed"))
-    ft.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ft.add_argument("--device", default="cpu", type=_device_arg, metavar="cpu|cuda|cuda:N")
     ft.set_defaults(func=cmd_finetune)
 
     d = sub.add_parser("download", help="download released checkpoints or any Hub ALBERT into the Hugging Face cache")

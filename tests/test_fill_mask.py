@@ -8,6 +8,7 @@ reference in the fixture shows float32 noise is ~1e-7 here).
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -127,3 +128,47 @@ def test_cli_unknown_model_and_offline(monkeypatch, tmp_path):
     r = subprocess.run([sys.executable, "-m", "minialbert", "fill-mask", "--model", str(tmp_path), "a [MASK]"],
                        capture_output=True, text=True, env=env)
     assert r.returncode == 2 and "not a checkpoint directory" in r.stderr
+
+
+
+# --------------------------------------------------------------------------------------------------
+# targets= and tokenizer_kwargs= as HF's fill-mask pipeline takes them: scripts/make_fillmask_args_fixture.py
+# ran transformers' pipeline on the same fixture model (FIX/arguments.json). Targets cover HF's lookup
+# rule: a string that is a vocabulary entry as it stands ("paris": the word-internal piece), one that is
+# not (its first piece, "unbelievably" -> "▁un"), duplicates, more or fewer targets than top_k.
+
+ARG_CALLS = json.loads((FIX / "arguments.json").read_text())["calls"]
+
+
+@pytest.mark.parametrize("call", ARG_CALLS, ids=[f"{c['text'][:20]}|{c.get('targets')}" for c in ARG_CALLS])
+def test_targets_and_tokenizer_kwargs_match_hf(fill, call):
+    kw = {k: call[k] for k in ("targets", "tokenizer_kwargs", "top_k") if k in call}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # HF logs a warning for a target that is not one entry
+        ours = fill(call["text"], **kw)
+    assert_same(ours, call["output"])
+
+
+def test_target_lookup_warns_and_refuses_as_hf(fill):
+    with pytest.warns(UserWarning, match="first piece"):
+        assert fill.target_ids(["unbelievably"]) == [fill.tokenizer.convert_tokens_to_ids("\u2581un")]
+    assert fill.target_ids("paris") == [fill.tokenizer.convert_tokens_to_ids("paris")]   # an entry as it is
+    with pytest.raises(ValueError, match="none is in the vocabulary"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fill.target_ids([" "])
+    with pytest.raises(ValueError, match="targets"):
+        fill.target_ids([3])
+    with pytest.raises(ValueError, match="max_length"):
+        fill("a [MASK] b", tokenizer_kwargs={"truncation": True, "max_length": 10 ** 6})
+    with pytest.raises(ValueError, match="padding"):
+        fill("a [MASK] b", tokenizer_kwargs={"padding": True})
+
+
+def test_cli_targets(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "minialbert", "fill-mask", "--model", str(FIX), "--tokenizer", str(SPM),
+                        "--json", "--targets", "paris", "london", "--", ARG_CALLS[0]["text"]],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert sorted(p["token_str"] for p in out) == ["london", "paris"]
