@@ -296,7 +296,10 @@ class AlbertPreTrainedModel:
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected label argument(s) {sorted(unknown)}; "
                             f"it takes {list(self.label_names) or 'none'}")
-        self._cache = None          # the last pass's activations go before this pass makes its own
+        # the last pass's activations (and its trace) go before this pass makes its own: two caches never
+        # coexist (docs/memory.md)
+        self._cache = self.trace = self.trace_grads = None
+        self._consumed = False
         # the gradients with respect to the inputs (inputs_embeds_grad(), head_mask_grad()) start afresh
         E = self.params[self.base_prefix + "embeddings.word_embeddings.weight"].shape[1]
         hm_shape = None if head_mask is None else backend.shape_of(head_mask)
@@ -338,15 +341,17 @@ class AlbertPreTrainedModel:
         pooled, c_pool = pooler_forward(P, p, seq) if self.add_pooler else (None, None)                 # (B, H)
         return seq, pooled, BackboneCache(c_emb, c_enc, c_pool)
 
-    def _backbone_backward(self, dseq, dpooled, cache: BackboneCache, tgrads=None, dhead_mask=None):
+    def _backbone_backward(self, dseq, dpooled, cache: BackboneCache, tgrads=None, dhead_mask=None,
+                           release=False):
         """Gradients of the backbone, added into self._grads (and the head mask's into dhead_mask,
-        (L * inner, NH), when given). Returns the gradient of the word vectors (B, T, E)."""
+        (L * inner, NH), when given). Returns the gradient of the word vectors (B, T, E).
+        release: free each layer application's activations as its backward consumes them."""
         G, p = self._ensure_grads(), self.base_prefix
         if dpooled is not None:
             dseq = pooler_backward(dpooled, cache.pooler, G, p, dseq)
         if tgrads is not None:
             tgrads["last_hidden_state"] = dseq
-        dh = encoder_backward(dseq, cache.encoder, G, self.config, tgrads, dhead_mask)
+        dh = encoder_backward(dseq, cache.encoder, G, self.config, tgrads, dhead_mask, release=release)
         return embeddings_backward(dh, cache.embeddings, G, p, self.config, tgrads)
 
     @property
@@ -354,11 +359,20 @@ class AlbertPreTrainedModel:
         """The BackboneCache of the last forward pass (what backward() will use), or None."""
         return None if self._cache is None else self._cache[0]
 
-    def backward(self, **upstream):
+    def backward(self, retain_graph=None, **upstream):
         """Gradients of the last forward pass's loss (or, with no loss, of
         sum(output * upstream) for the upstream arrays given by output name),
-        added into self.grads(). Call zero_grad() to start afresh."""
+        added into self.grads(). Call zero_grad() to start afresh.
+
+        The forward pass's activations are freed as the backward consumes them (the head's, then each
+        layer application's, last first), as PyTorch frees its graph: a second backward() needs a new
+        forward pass. retain_graph=True keeps them (for another backward() with other upstream
+        gradients, or to read backbone_cache afterwards); a traced pass (trace=True) keeps them by
+        default, since its trace holds most of those arrays anyway."""
         if self._cache is None:
+            if getattr(self, "_consumed", False):
+                raise RuntimeError("backward() already ran for the last forward pass and freed its activations; "
+                                   "run the forward pass again, or pass retain_graph=True to the first backward()")
             raise RuntimeError("backward() needs a forward pass first")
         backend.use_device(self.device)
         bcache, hcache, has_loss = self._cache
@@ -369,11 +383,14 @@ class AlbertPreTrainedModel:
         tg = {} if self.trace is not None else None
         self._ensure_grads()
         dseq, dpooled = self._head_backward(hcache, up, tg)
+        release = not (self.trace is not None if retain_graph is None else retain_graph)
+        if release:    # from here on the cache is only ours: the head's part goes now, the layers one by one
+            self._cache, hcache, self._consumed = None, None, True
         hm_layers = bcache.encoder.layers
         dhm = None
         if hm_layers and hm_layers[0].attention.head_mask is not None:
             dhm = self.xp.zeros((len(hm_layers), self.config.num_attention_heads), dtype=self.dtype)
-        dwords = self._backbone_backward(dseq, dpooled, bcache, tg, dhm)
+        dwords = self._backbone_backward(dseq, dpooled, bcache, tg, dhm, release=release)
         shapes, cg = self._call_shapes, self._call_grads
         dwords = dwords.reshape(shapes["inputs_embeds"])
         cg["inputs_embeds"] = dwords if cg["inputs_embeds"] is None else cg["inputs_embeds"] + dwords

@@ -54,10 +54,32 @@ def check_positive_int(name, n, allow_none=False):
     return int(n)
 
 
-def load_for_task(model_class, task, name_or_path=None, tokenizer=None, device="cpu", dtype="float32",
+def pipeline_device(device):
+    """A pipeline's device as Hugging Face's pipeline takes it -> minialbert's device string: -1 -> 'cpu', an
+    integer N >= 0 -> 'cuda:N', 'cpu' / 'cuda' / 'cuda:N' as they are; None stays None (a path loads on
+    the CPU, a model object stays where it is). Anything else is a PipelineError naming the value."""
+    if device is None:
+        return None
+    try:
+        return backend.normalize_device(device)
+    except ValueError as e:
+        raise PipelineError(f"device={device!r}: {e}") from None
+
+
+def place(model, device):
+    """A model object given to a pipeline goes to the pipeline's device when one is given (in place, as
+    HF's pipeline moves it); device None leaves it where it is."""
+    if device is not None and device != model.device:
+        model.to(device)
+    return model
+
+
+def load_for_task(model_class, task, name_or_path=None, tokenizer=None, device=None, dtype="float32",
                   default_ok=False):
-    """(model, tokenizer) for a task: objects are used as they are, paths / released names are loaded
-    as `model_class` (a head of the wrong kind is an error)."""
+    """(model, tokenizer) for a task: objects are used as they are (moved to `device` when it is given),
+    paths / released names are loaded as `model_class` (a head of the wrong kind is an error) on `device`
+    (default the CPU). device: 'cpu', 'cuda', 'cuda:N', or as HF: -1 (CPU), N (cuda:N)."""
+    device = pipeline_device(device)
     if is_path(tokenizer):
         tokenizer = load_tokenizer(tokenizer)
     if name_or_path is None and not default_ok:
@@ -67,7 +89,7 @@ def load_for_task(model_class, task, name_or_path=None, tokenizer=None, device="
         path = default_model_path() if name_or_path is None else resolve(name_or_path)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            model = model_class.from_pretrained(path, device=device, dtype=dtype)
+            model = model_class.from_pretrained(path, device=device or "cpu", dtype=dtype)
         heads = [n for n, _, _ in model.head_specs()] if hasattr(model, "head_specs") else []
         for w in caught:
             msg = str(w.message)
@@ -85,7 +107,7 @@ def load_for_task(model_class, task, name_or_path=None, tokenizer=None, device="
     if not isinstance(name_or_path, model_class):
         raise PipelineError(f"{task} needs a {model_class.__name__}, got a {type(name_or_path).__name__}")
     check_vocab_sizes(name_or_path, tokenizer)
-    return name_or_path, tokenizer
+    return place(name_or_path, device), tokenizer
 
 
 def micro_batches(items: Iterable, n: int) -> Iterator[list]:
