@@ -17,7 +17,7 @@ from pathlib import Path
 from . import backend
 from .auto import convert, load_model
 from .config import AlbertConfig
-from .hub import DEFAULT_MODEL_NAME, default_model_summary, download_model
+from .hub import DEFAULT_MODEL_NAME, default_model_summary, download_model, resolve
 from .io import CheckpointError
 from .model.trace import save_trace
 from .pipeline import FillMaskError, pipeline
@@ -296,8 +296,10 @@ def cmd_pretrain(args):
         _need_file_or_dir("--tokenizer", args.tokenizer)
     _need_output_dir("--out", args.out)
     _check_device(args.device)
-    cfg = AlbertConfig.from_json_file(args.config)
-    tc = TrainConfig(corpus=args.corpus, out=args.out, eval_corpus=args.eval_corpus, steps=args.steps,
+    if args.config is None and args.init_from is None:
+        raise ValueError("pretrain needs --config (a new model) or --init-from (continue a saved one)")
+    cfg = AlbertConfig.from_json_file(args.config if args.config else Path(resolve(args.init_from)) / "config.json")
+    tc = TrainConfig(init_from=args.init_from, corpus=args.corpus, out=args.out, eval_corpus=args.eval_corpus, steps=args.steps,
                      batch_size=args.batch_size, grad_accum=args.grad_accum, max_seq_length=args.seq_len,
                      max_predictions_per_seq=args.max_predictions, optimizer=args.optimizer, lr=args.lr,
                      warmup_steps=args.warmup, weight_decay=args.weight_decay, clip_norm=args.clip_norm,
@@ -422,7 +424,9 @@ def build_parser():
     p = sub.add_parser("pretrain", help="pretrain (MLM + SOP) from a plain-text corpus")
     p.add_argument("--corpus", required=True, help="one sentence/paragraph a line, blank line between documents")
     p.add_argument("--eval-corpus", help="held-out text for MLM/SOP accuracy")
-    p.add_argument("--config", required=True, help="model config.json")
+    p.add_argument("--config", help="model config.json (default with --init-from: that model's)")
+    p.add_argument("--init-from", metavar="MODEL", help="start from a saved model's weights (directory or name) "
+                   "with a fresh optimiser: continued pretraining")
     p.add_argument("--out", required=True, help="output directory (checkpoints/, LATEST, loss.png)")
     p.add_argument("--tokenizer", help="spiece.model (default: the bundled model's, the official ALBERT 30k vocabulary)")
     p.add_argument("--steps", type=int, default=_default(T, "steps"))

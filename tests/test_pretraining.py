@@ -148,3 +148,16 @@ def test_cli_stop_at_then_resume_equals_uninterrupted(tmp_path, capsys):
     assert main(args + ["--resume"]) in (None, 0)
     state = json.loads((latest_checkpoint(tmp_path / "cli") / "trainer_state.json").read_text())
     assert [h["loss"] for h in state["history"]] == [h["loss"] for h in full]
+
+
+def test_init_from_continues_a_saved_model(tmp_path):
+    """--init-from: a new run starts from a saved model's weights (a fresh optimiser), as HF's run_mlm.py
+    with --model_name_or_path; its first loss is the saved model's loss on that batch, not a fresh
+    model's ~11, and a config that differs is refused naming the field."""
+    model, history, _ = pretrain(CFG, tc(tmp_path, "a", lr=1e-2), progress=False)
+    _, cont, _ = pretrain(CFG, tc(tmp_path, "b", lr=1e-3, steps=3, init_from=str(tmp_path / "a")), progress=False)
+    _, fresh, _ = pretrain(CFG, tc(tmp_path, "c", lr=1e-3, steps=3), progress=False)
+    assert fresh[0]["loss"] > 10 and cont[0]["loss"] < history[0]["loss"] - 3, (fresh[0], cont[0], history[0])
+    with pytest.raises(ValueError, match="hidden_size"):
+        pretrain(CFG.replace(hidden_size=64, num_attention_heads=2), tc(tmp_path, "d", init_from=str(tmp_path / "a")),
+                 progress=False)

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from .. import backend
 from ..config import AlbertConfig
-from ..hub import default_model_path
+from ..hub import default_model_path, resolve
 from ..io import atomic_write, save_pretrained
 from ..model import AlbertForPreTraining
 from ..ops.losses import IGNORE_INDEX
@@ -69,6 +69,8 @@ class TrainConfig:
     dtype: str = "float32"
     tokenizer: Optional[str] = None   # directory or .model file; default: the bundled vocabulary
     position_init: str = "normal"     # normal | sinusoidal (see sinusoidal_positions)
+    init_from: Optional[str] = None   # start from these weights (continued pretraining, as HF's run_mlm.py
+    #                                   --model_name_or_path): a model directory or name; fresh optimiser
     extra: Dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -95,6 +97,19 @@ class TrainConfig:
 # train a different run from the saved state. (--steps may grow; logging and saving cadence may change.)
 RESUME_FIXED = ("batch_size", "grad_accum", "max_seq_length", "max_predictions_per_seq", "optimizer", "seed",
                 "dtype", "position_init")
+
+
+def _init_from(model, name_or_path: str, model_config: AlbertConfig) -> None:
+    """Copy a saved model's weights into `model` (same config; heads the checkpoint lacks, e.g. SOP
+    after an MLM-only model, keep their fresh initialisation, with the loader's warning)."""
+    src = AlbertForPreTraining.from_pretrained(resolve(name_or_path), dtype=model.dtype, device=model.device)
+    mine, theirs = model_config.to_dict(), src.config.to_dict()
+    diffs = [f"{k} {theirs.get(k)!r} (--init-from) vs {mine.get(k)!r} (--config)" for k in sorted(mine)
+             if k not in ("architectures", "model_type") and mine.get(k) != theirs.get(k)]
+    if diffs:
+        raise ValueError(f"--init-from {name_or_path}: its config differs from the run's: " + "; ".join(diffs[:6]))
+    for k, v in src.params.items():
+        model.params[k][...] = v                 # in place: the optimiser built next sees the same arrays
 
 
 def _check_resume(state: dict, tc: TrainConfig, model_config: AlbertConfig, ck: Path):
@@ -221,6 +236,8 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
     dcfg = PretrainingDataConfig(max_seq_length=tc.max_seq_length, max_predictions_per_seq=tc.max_predictions_per_seq)
     batches = PretrainingBatches(tc.corpus, tok, dcfg, tc.batch_size, seed=tc.seed)
     model = AlbertForPreTraining(model_config, seed=tc.seed, dtype=tc.dtype, device=tc.device).train()
+    if tc.init_from and not resume:
+        _init_from(model, tc.init_from, model_config)
     model.mlm_labelled_only = True
     if tc.position_init == "sinusoidal":
         name = model.base_prefix + "embeddings.position_embeddings.weight"
