@@ -111,9 +111,14 @@ def test_dropout_seeded(rng):
     R = rng.normal(size=(4, 50))
     f = lambda: float((ops.dropout_forward(x, 0.3, np.random.default_rng(5), True)[0] * R).sum())
     y, cache = ops.dropout_forward(x, 0.3, np.random.default_rng(5), True)
-    kept = cache != 0
+    kept, scale = cache                      # the mask is kept as booleans (1 byte an element), scaled at use
+    assert kept.dtype == np.bool_ and kept.shape == x.shape and scale == 1 / 0.7
     assert 0.5 < kept.mean() < 0.9  # ~70 % kept
     np.testing.assert_allclose(y[kept], x[kept] / 0.7)
+    assert np.all(y[~kept] == 0)
+    # bit for bit what a float mask (0 or 1/(1-p)) gave
+    np.testing.assert_array_equal(y, x * (kept * scale))
+    np.testing.assert_array_equal(ops.dropout_backward(R, cache), R * (kept * scale))
     check(ops.dropout_backward(R, cache), f, x, "dropout")
     y_eval, c_eval = ops.dropout_forward(x, 0.3, None, False)
     assert y_eval is x and c_eval is None

@@ -182,9 +182,13 @@ def encoder_forward(P, p: str, cfg: AlbertConfig, h, attention_mask, rng, traini
     return x, EncoderCache(h, packed, layers)
 
 
-def encoder_backward(dseq, cache: EncoderCache, G, cfg: AlbertConfig, tgrads=None, dhead_mask=None):
+def encoder_backward(dseq, cache: EncoderCache, G, cfg: AlbertConfig, tgrads=None, dhead_mask=None,
+                     release=False):
     """dseq (B, T, H) -> dh (B, T, H), the gradient of the encoder's input.
     dhead_mask: optional (L * inner_group_num, NH) buffer; the gradient of the head mask is added there.
+    release: pop each LayerCache off cache.layers as its backward runs (and empty cache.packed at the
+    end), so that a layer's activations are freed as soon as they are consumed: the memory held falls
+    layer by layer instead of staying at the whole cache until the backward ends.
 
     The layer applications are walked in reverse. Every application of a shared block is handed the
     same gradient buffers, and each backward call *adds* its contribution into them: this += is the
@@ -194,7 +198,8 @@ def encoder_backward(dseq, cache: EncoderCache, G, cfg: AlbertConfig, tgrads=Non
     gpacked = {pa: dict(attention_view(G, pa), wqkv=xp.zeros_like(ap["wqkv"]), bqkv=xp.zeros_like(ap["bqkv"]))
                for pa, ap in cache.packed.items()}
     dh = dseq
-    for lc in reversed(cache.layers):
+    order = (cache.layers.pop() for _ in range(len(cache.layers))) if release else reversed(cache.layers)
+    for lc in order:
         k = lc.layer * cfg.inner_group_num + lc.inner
         tf = {} if tgrads is not None else None
         ta = {} if tgrads is not None else None
@@ -208,6 +213,9 @@ def encoder_backward(dseq, cache: EncoderCache, G, cfg: AlbertConfig, tgrads=Non
         if tgrads is not None:
             tgrads.update({f"layer.{k}.ffn.{n}": a for n, a in tf.items()})
             tgrads.update({f"layer.{k}.attention.{n}": a for n, a in ta.items()})
+        lc = None                  # with release, nothing holds this application's activations any more
+    if release:
+        cache.packed.clear()       # the fused Q/K/V weights built by the forward
     H = cfg.hidden_size
     for pa, gp in gpacked.items():
         for idx, n in enumerate(QKV_NAMES):

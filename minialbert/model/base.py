@@ -164,6 +164,7 @@ class AlbertPreTrainedModel:
     def forget_cache(self):
         """Drop the last forward pass's activations (after new weights are loaded, they are stale)."""
         self._cache = None
+        self._consumed = False
 
     def _ensure_grads(self):
         if self._grads is None:

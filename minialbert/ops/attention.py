@@ -112,7 +112,13 @@ def attention_backward(dy, cache: AttentionCache, g, trace=None, dhead_mask=None
     dprobs_d = dctx @ v.transpose(0, 1, 3, 2)                             # (B, NH, T, T)
     dqkv = xp.empty((B, T, 3, NH, HS), dtype=dy.dtype)
     dqkv_h = dqkv.transpose(2, 0, 3, 1, 4)                               # (3, B, NH, T, HS) view
-    dqkv_h[2] = probs_d.transpose(0, 1, 3, 2) @ dctx                     # dv
+    dqkv_t = dqkv.transpose(2, 0, 3, 4, 1)                               # (3, B, NH, HS, T) view
+    # dv = probs_d^T dctx and dk = dscores^T q are computed transposed (dv^T = dctx^T probs_d, dk^T =
+    # q^T dscores), so the (B, NH, T, T) operands enter the matmul as stored. CuPy's batched matmul copies
+    # any operand that is not C-contiguous: probs_d^T or dscores^T would be a B*NH*T*T copy (512 MiB at
+    # xxlarge, 8 x 512); this way only (B, NH, T, HS)-sized operands are made contiguous. (NumPy hands both
+    # orientations to the same BLAS call: the numbers are the same.)
+    dqkv_t[2] = dctx.transpose(0, 1, 3, 2) @ probs_d                     # dv^T (B, NH, HS, T)
     if c.head_mask is not None:
         if dhead_mask is not None:   # d/dm_h: sum over (B, T, T) of dprobs_d * the dropped-out probabilities
             dhead_mask += (dprobs_d * dropout_backward(c.probs, c.probs_dropout)).sum(axis=(0, 2, 3))
@@ -122,8 +128,8 @@ def attention_backward(dy, cache: AttentionCache, g, trace=None, dhead_mask=None
     if trace is not None:
         trace.update(probs=dprobs, scores=dscores.copy(), context=dctx.transpose(0, 2, 1, 3).reshape(B, T, H))
     dscores *= HS ** -0.5
-    dqkv_h[0] = dscores @ k                                               # dq
-    dqkv_h[1] = dscores.transpose(0, 1, 3, 2) @ q                         # dk
+    dqkv_h[0] = dscores @ k                                               # dq (B, NH, T, HS)
+    dqkv_t[1] = q.transpose(0, 1, 3, 2) @ dscores                         # dk^T (B, NH, HS, T)
     dh = linear_backward(dqkv.reshape(B, T, 3 * H), c.qkv, g["wqkv"], g["bqkv"])
     if ln_type == "preln":
         dh = layernorm_backward(dh, c.ln_in, g["ln_w"], g["ln_b"])

@@ -1,16 +1,26 @@
-"""Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p)."""
+"""Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p).
+
+The cache is the keep mask as booleans (1 byte an element, not 4) and the scale, applied at use:
+``(x * mask) * scale`` is bit for bit ``x * (mask * scale)`` (a kept element is x * scale, a dropped one
+x * 0), so the result is what a float mask would give."""
 
 
 def dropout_forward(x, p, rng, training):
-    """rng: a generator from backend.device_rng (seeded, so runs repeat)."""
+    """rng: a generator from backend.device_rng (seeded, so runs repeat).
+    Returns (y, cache); cache is None (no dropout) or (keep mask (bool, x's shape), scale 1/(1-p))."""
     if not training or p == 0.0:
         return x, None
-    mask = rng.random(x.shape, dtype=x.dtype) >= p
+    mask = rng.random(x.shape, dtype=x.dtype) >= p      # (.., ) bool: True where the element is kept
     scale = x.dtype.type(1.0 / (1.0 - p))
-    mask = mask * scale  # (.., ) of 0 or 1/(1-p), in x's dtype
-    return x * mask, mask
+    y = x * mask
+    y *= scale
+    return y, (mask, scale)
 
 
 def dropout_backward(dy, cache):
-    mask = cache
-    return dy if mask is None else dy * mask
+    if cache is None:
+        return dy
+    mask, scale = cache
+    dx = dy * mask
+    dx *= scale
+    return dx

@@ -19,12 +19,29 @@ def check_class_labels(labels, num_classes, ignore_index=IGNORE_INDEX):
                              f"(use {ignore_index} to ignore a position)")
 
 
+# The full-vocabulary cross-entropy works on row chunks of at most this many logits: its (N, V) temporaries
+# (the shifted logits, their exponentials, the softmax) then never exist whole. Every quantity is per row,
+# so the result does not depend on the chunking.
+CE_CHUNK_ELEMENTS = 1 << 23          # 32 MiB of float32 per temporary
+
+
+def _row_chunks(n_rows, n_cols):
+    """Slices of at most CE_CHUNK_ELEMENTS logits, whole rows each (at least one row)."""
+    step = max(1, CE_CHUNK_ELEMENTS // max(n_cols, 1))
+    return [slice(r, min(r + step, n_rows)) for r in range(0, n_rows, step)]
+
+
 def cross_entropy_forward(logits, labels, ignore_index=IGNORE_INDEX, check=True):
     """logits (N, K), labels (N,) int -> mean negative log-likelihood over labels != ignore_index.
 
     Like PyTorch, a batch where every label is ignored gives nan (0/0). The count of labels stays an
     array where the labels are (no host sync). check=False skips the range check of the labels (which
     reads them: the models check on the host before the copy to the device and pass check=False).
+
+    Computed by row chunks (CE_CHUNK_ELEMENTS), so that with a full vocabulary and many rows no (N, K)
+    temporary is made whole. The cache holds the logits themselves (not a shifted copy: the caller must
+    not change them before the backward) and, per row, the maximum and the log-sum-exp of the shifted
+    logits: O(N) besides the logits.
     """
     xp = array_module(logits)
     labels = labels.reshape(-1)
@@ -33,21 +50,40 @@ def cross_entropy_forward(logits, labels, ignore_index=IGNORE_INDEX, check=True)
     valid = labels != ignore_index
     n = valid.sum()                                                                 # 0-d int array
     safe = xp.where(valid, labels, 0)
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    logsumexp = xp.log(xp.exp(shifted).sum(axis=-1))
-    nll = logsumexp - xp.take_along_axis(shifted, safe[:, None], axis=-1)[:, 0]   # (N,)
+    N, K = logits.shape
+    rowmax = xp.empty((N, 1), dtype=logits.dtype)                                   # max of each row
+    logsumexp = xp.empty((N,), dtype=logits.dtype)                                  # of the shifted row
+    picked = xp.empty((N,), dtype=logits.dtype)                                     # shifted logit of the label
+    for rows in _row_chunks(N, K):
+        x = logits[rows]
+        m = x.max(axis=-1, keepdims=True)
+        shifted = x - m
+        picked[rows] = xp.take_along_axis(shifted, safe[rows, None], axis=-1)[:, 0]
+        xp.exp(shifted, out=shifted)
+        logsumexp[rows] = xp.log(shifted.sum(axis=-1))
+        rowmax[rows] = m
+        del shifted                 # before the next chunk's is made: one chunk at a time
+    nll = logsumexp - picked                                                        # (N,)
     total = (nll * valid).sum()
     loss = xp.where(n > 0, total / xp.maximum(n, 1).astype(total.dtype), float("nan"))[()]
-    return loss, (shifted, logsumexp, safe, valid, n)
+    return loss, (logits, rowmax, logsumexp, safe, valid, n)
 
 
 def cross_entropy_backward(dloss, cache):
-    """d/dlogits = (softmax - onehot) / n on counted rows, 0 elsewhere."""
-    shifted, logsumexp, safe, valid, n = cache
-    xp = array_module(shifted)
-    dlogits = xp.exp(shifted - logsumexp[:, None])                       # softmax (N, K)
-    dlogits[xp.arange(len(safe)), safe] -= 1.0
-    dlogits *= (valid * (dloss / xp.maximum(n, 1)))[:, None]
+    """d/dlogits = (softmax - onehot) / n on counted rows, 0 elsewhere; the softmax is rebuilt chunk by
+    chunk from the logits and the per-row maximum and log-sum-exp, straight into the result."""
+    logits, rowmax, logsumexp, safe, valid, n = cache
+    xp = array_module(logits)
+    N, K = logits.shape
+    dlogits = xp.empty((N, K), dtype=logits.dtype)
+    coef = (valid * (dloss / xp.maximum(n, 1)))[:, None]                          # (N, 1)
+    for rows in _row_chunks(N, K):
+        d = dlogits[rows]
+        xp.subtract(logits[rows], rowmax[rows], out=d)                             # the forward's shifted logits
+        d -= logsumexp[rows, None]
+        xp.exp(d, out=d)                                                           # softmax
+        d[xp.arange(d.shape[0]), safe[rows]] -= 1.0
+        d *= coef[rows]
     return dlogits
 
 

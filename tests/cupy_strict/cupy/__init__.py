@@ -16,7 +16,7 @@ import sys as _sys
 import numpy as _np
 
 from . import _strict  # noqa: F401  (the counters; not part of CuPy's API)
-from ._core import _from_numpy, _unwrap, _unwrap_all, _wrap, ndarray
+from ._core import _from_numpy, _matmul_copies, _unwrap, _unwrap_all, _wrap, ndarray
 from . import cuda, linalg, random  # noqa: F401
 from .cuda.memory import MemoryPool, PinnedMemoryPool
 
@@ -94,7 +94,10 @@ class ufunc:
         a, k = _unwrap_all(args, kwargs, f"cupy.{self.__name__}")
         out = kwargs.get("out")
         keep = out if isinstance(out, tuple) else (out,) if out is not None else ()
-        return _wrap(getattr(self._uf, method)(*a, **k), keep)
+        temps = _matmul_copies(*a) if self._uf is _np.matmul and method == "__call__" and len(a) == 2 else ()
+        r = _wrap(getattr(self._uf, method)(*a, **k), keep)
+        del temps                   # the operand copies live until the product is made
+        return r
 
     def __call__(self, *args, **kwargs):
         return self._apply("__call__", args, kwargs)

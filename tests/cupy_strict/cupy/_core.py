@@ -112,6 +112,28 @@ def _sync(what, nbytes):
     _strict.record("sync", what, d2h_bytes=nbytes)
 
 
+def _matmul_copies(a, b):
+    """The operand copies CuPy's matmul makes before calling cuBLAS (CuPy 13/14,
+    cupy/_core/_routines_linalg.pyx): a batched product (either operand > 2-D) makes each operand
+    C-contiguous (`ascontiguousarray`: a transposed view is copied whole); a 2-D product takes C- or
+    F-contiguous operands as they are (a transposed matrix is a cuBLAS flag) and copies the others.
+    Each copy is recorded (kind "copy", what "matmul-operand", nbytes) and returned as a counted
+    buffer, which the caller keeps until the product is made: it counts in the peak, as on the device.
+    The product itself is computed from the original operands (NumPy's numbers are unchanged)."""
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or not (a.ndim and b.ndim):
+        return []
+    batched = max(a.ndim, b.ndim) > 2
+    temps = []
+    for x in (a, b):
+        contiguous = x.flags.c_contiguous or (not batched and x.flags.f_contiguous)
+        if not contiguous and x.size:
+            _strict.record("copy", "matmul-operand", nbytes=x.nbytes)
+            t = np.empty(x.shape, dtype=x.dtype)
+            _strict.allocate(t)
+            temps.append(t)
+    return temps
+
+
 def _package():
     return sys.modules[__name__.rpartition(".")[0]]
 
@@ -220,7 +242,10 @@ class ndarray:
         ins, kw = _unwrap_all(inputs, kwargs, where)
         out = kwargs.get("out")
         keep = out if isinstance(out, tuple) else (out,) if out is not None else ()
-        return _wrap(getattr(ufunc, method)(*ins, **kw), keep)
+        temps = _matmul_copies(*ins) if ufunc is np.matmul and method == "__call__" and len(ins) == 2 else ()
+        r = _wrap(getattr(ufunc, method)(*ins, **kw), keep)
+        del temps                   # the operand copies live until the product is made
+        return r
 
     def __array_function__(self, func, types, args, kwargs):
         mod = _package()
@@ -432,13 +457,19 @@ def _binary(uf, name):
         o = _operand(other, f"the operator {name}")
         if o is NotImplemented:
             return NotImplemented
-        return _wrap(uf(self._a, o))
+        temps = _matmul_copies(self._a, o) if uf is np.matmul else ()
+        r = _wrap(uf(self._a, o))
+        del temps                   # the operand copies live until the product is made
+        return r
 
     def rop(self, other):
         o = _operand(other, f"the operator {name}")
         if o is NotImplemented:
             return NotImplemented
-        return _wrap(uf(o, self._a))
+        temps = _matmul_copies(o, self._a) if uf is np.matmul else ()
+        r = _wrap(uf(o, self._a))
+        del temps
+        return r
 
     def iop(self, other):
         o = _operand(other, f"the operator {name}=")

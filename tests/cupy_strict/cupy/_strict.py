@@ -16,6 +16,9 @@ Kinds of event:
         boolean-mask indexing, unique, ...). A sync that copies data carries d2h_bytes.
   h2d   a host -> device copy: cupy.asarray/array of host data, ndarray.set, and the implicit ones
         (a list or numpy array used as an index), which carry implicit=True.
+  copy  a device -> device copy that CuPy makes inside one call, with its size in nbytes: the operands
+        of a matmul that CuPy makes contiguous first (what "matmul-operand"; see _core._matmul_copies).
+        The copy is also a live buffer for the duration of the call (it counts in the peak).
 
 Memory is counted like CuPy's pool: every device buffer is counted from its creation until the last
 array viewing it is garbage-collected (a weakref finalizer on the buffer); views share their base's
@@ -42,13 +45,14 @@ _ALLOC_UNIT = 512
 
 @dataclass
 class Event:
-    kind: str              # "sync" | "h2d"
+    kind: str              # "sync" | "h2d" | "copy"
     what: str              # "get", "float", "nonzero", "asarray", "index", ...
     site: str              # "path/to/file.py:LINE (function)": the first frame outside the stand-in
     d2h_bytes: int = 0
     h2d_bytes: int = 0
     implicit: bool = False
     stack: tuple = ()      # the other frames out of the stand-in, innermost first (helpers and callers)
+    nbytes: int = 0        # "copy": the bytes copied on the device
 
 
 @dataclass
@@ -134,12 +138,13 @@ def _frames():
     return out
 
 
-def record(kind: str, what: str, d2h_bytes: int = 0, h2d_bytes: int = 0, implicit: bool = False) -> Event:
+def record(kind: str, what: str, d2h_bytes: int = 0, h2d_bytes: int = 0, implicit: bool = False,
+           nbytes: int = 0) -> Event:
     frames = _frames()
     at = next((i for i, (rel, _) in enumerate(frames) if rel not in TRANSPARENT), 0)
     stack = [s for _, s in frames] or ["?"]
     e = Event(kind, what, stack[min(at, len(stack) - 1)], int(d2h_bytes), int(h2d_bytes), implicit,
-              tuple(stack[:at] + stack[at + 1:]))
+              tuple(stack[:at] + stack[at + 1:]), int(nbytes))
     _state.counts[(kind, what + ("/implicit" if implicit else ""), e.site)] += 1
     _state.bytes["d2h"] += e.d2h_bytes
     _state.bytes["h2d"] += e.h2d_bytes

@@ -118,6 +118,8 @@ def get_local_runtime_version():
 
 
 set_allocator = memory.set_allocator
+get_allocator = memory.get_allocator
+using_allocator = memory.using_allocator
 
 
 def set_pinned_memory_allocator(allocator=None):

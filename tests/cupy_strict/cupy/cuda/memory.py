@@ -2,6 +2,8 @@
 memory, each buffer rounded up to CuPy's 512-byte unit. Freed blocks are not cached (free_bytes() is 0)."""
 from __future__ import annotations
 
+import contextlib
+
 from .. import _strict
 
 
@@ -17,6 +19,23 @@ def set_allocator(allocator=None):
     """cupy.cuda.set_allocator: the stand-in calls `allocator(size)` for every device buffer it creates
     (after counting it, so the pool's used_bytes() includes it) and ignores the result."""
     _strict.alloc_hook = allocator
+
+
+def get_allocator():
+    """cupy.cuda.get_allocator: the hook set by set_allocator (None: the default pool)."""
+    return _strict.alloc_hook
+
+
+@contextlib.contextmanager
+def using_allocator(allocator=None):
+    """cupy.cuda.using_allocator: set_allocator for the duration of a with block (CuPy's is thread-local;
+    the stand-in has one thread of device work), the previous allocator restored after."""
+    previous = _strict.alloc_hook
+    _strict.alloc_hook = allocator
+    try:
+        yield
+    finally:
+        _strict.alloc_hook = previous
 
 
 class MemoryPool:
