@@ -6,11 +6,13 @@ the CPU (numpy) and on a CUDA GPU (cupy) with no ``if cupy:`` branches. Moving a
 model between devices is one call, :func:`to_device`, applied to every array.
 
 Dtype policy: float32 by default; float64 is available for gradient checks and
-reference runs (``dtype="float64"``).
+reference runs (``dtype="float64"``); float16 and (emulated) bfloat16 store in low precision
+and compute in float32 (mixed precision: see acc_dtype, store, round_bfloat16).
 """
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import math
 import re
@@ -36,12 +38,15 @@ if _cp is not None:
 
 numpy = _np  # re-exported for host-side code (I/O, tokenizer glue) that needs it
 
-DTYPES = {"float32": _np.float32, "float64": _np.float64, "float16": _np.float16}
+DTYPES = {"float32": _np.float32, "float64": _np.float64, "float16": _np.float16,
+          "bfloat16": _np.float32}    # bfloat16: emulated, values rounded to bfloat16 kept in float32 arrays
 DEFAULT_DTYPE = "float32"
+LOW_PRECISIONS = ("float16", "bfloat16")   # storage precisions that compute and accumulate in float32
 
 
 def resolve_dtype(dtype=None):
-    """'float32' | 'float64' | numpy dtype -> numpy dtype object."""
+    """'float32' | 'float64' | 'float16' | 'bfloat16' | numpy dtype -> the numpy dtype arrays are stored in
+    ('bfloat16' is stored in float32 arrays: see round_bfloat16)."""
     if dtype is None:
         dtype = DEFAULT_DTYPE
     if isinstance(dtype, str):
@@ -49,6 +54,87 @@ def resolve_dtype(dtype=None):
             raise ValueError(f"unknown dtype {dtype!r}; expected one of {sorted(DTYPES)}")
         return _np.dtype(DTYPES[dtype])
     return _np.dtype(dtype)
+
+
+def resolve_precision(dtype=None) -> str:
+    """The precision's name: 'float32', 'float64', 'float16' or 'bfloat16' (from a name or a numpy dtype)."""
+    if isinstance(dtype, str):
+        resolve_dtype(dtype)                    # the same error for an unknown name
+        return dtype
+    return resolve_dtype(dtype).name
+
+
+# -- mixed precision ----------------------------------------------------------------------------------------
+# A model in float16 or bfloat16 *stores* its parameters and the activations its ops keep in that precision,
+# and *computes* in float32: matmuls accumulate in float32, and softmax, layer norm and the losses run in
+# float32 (acc_dtype, upcast); each op rounds what it returns to the storage precision (store). Gradient
+# buffers and the optimisers' master weights stay float32 (optim.py). float32 and float64 models are
+# untouched: upcast and store return their argument itself.
+#
+# float16 is a real dtype in NumPy and CuPy. bfloat16 is not (neither has one): it is *emulated* on both
+# backends, float32 arrays whose values are rounded to bfloat16 (round_bfloat16). An op cannot tell such an
+# array from a float32 one, so a bfloat16 model runs its forward and backward inside storage_rounding(...)
+# which makes store() round; the memory is float32's (the numbers are bfloat16's).
+_ROUND_BF16 = contextvars.ContextVar("minialbert_round_bfloat16", default=False)
+
+
+def acc_dtype(dtype):
+    """The dtype to compute in for arrays stored in `dtype`: float32 for float16, else dtype itself."""
+    return _np.dtype(_np.float32) if _np.dtype(dtype) == _np.float16 else _np.dtype(dtype)
+
+
+def upcast(x):
+    """x in its compute dtype (acc_dtype): a float32 copy of a float16 array, else x itself (no copy)."""
+    return x.astype(_np.float32) if x.dtype == _np.float16 else x
+
+
+def mm(a, b):
+    """a @ b accumulated in float32 when either operand is float16 (the result is float32); otherwise
+    exactly a @ b. (NumPy has no float16 GEMM: its float16 matmul is a slow generic loop.)"""
+    if a.dtype == _np.float16 or b.dtype == _np.float16:
+        return upcast(a) @ upcast(b)
+    return a @ b
+
+
+def store(x, dtype):
+    """An op's result in the storage precision: cast to `dtype` (the op's input dtype), and rounded to
+    bfloat16 inside storage_rounding('bfloat16'). float32 / float64 outside it: x itself, unchanged."""
+    if x.dtype != dtype:
+        x = x.astype(dtype)
+    if x.dtype == _np.float32 and _ROUND_BF16.get():
+        x = round_bfloat16(x)
+    return x
+
+
+@contextlib.contextmanager
+def storage_rounding(precision):
+    """Within this context store() rounds float32 results to bfloat16 when precision is 'bfloat16' (the
+    models enter it around their forward and backward passes); any other precision: no rounding."""
+    token = _ROUND_BF16.set(precision == "bfloat16")
+    try:
+        yield
+    finally:
+        _ROUND_BF16.reset(token)
+
+
+def round_bfloat16(x):
+    """float32 -> the nearest bfloat16 value (round to nearest, ties to even, on the upper 16 bits: what a
+    float32 -> bfloat16 conversion does on a GPU, torch's .to(torch.bfloat16)), as float32. Overflow goes
+    to +-inf, NaN stays NaN. Works on the array's own backend (a bit trick on a uint32 view)."""
+    xp = array_module(x)
+    x = xp.ascontiguousarray(x, dtype=xp.float32)
+    u = x.view(xp.uint32)
+    r = u + (((u >> 16) & 1) + 0x7FFF).astype(xp.uint32)      # uint32 arithmetic wraps only for NaN payloads
+    r &= xp.uint32(0xFFFF0000)
+    out = r.view(xp.float32)
+    return xp.where(xp.isnan(x), x, out)
+
+
+def is_bfloat16(x) -> bool:
+    """Whether every value of the float32 array x is a bfloat16 value (its low 16 bits are zero); a sync
+    on a device."""
+    xp = array_module(x)
+    return bool(((xp.ascontiguousarray(x, dtype=xp.float32).view(xp.uint32) & 0xFFFF) == 0).all())
 
 
 # -- devices ---------------------------------------------------------------------------------------------

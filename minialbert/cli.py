@@ -304,7 +304,8 @@ def cmd_pretrain(args):
                      max_predictions_per_seq=args.max_predictions, optimizer=args.optimizer, lr=args.lr,
                      warmup_steps=args.warmup, weight_decay=args.weight_decay, clip_norm=args.clip_norm,
                      eval_every=args.eval_every, eval_batches=args.eval_batches, save_every=args.save_every,
-                     seed=args.seed, device=args.device, tokenizer=args.tokenizer, position_init=args.position_init)
+                     seed=args.seed, device=args.device, tokenizer=args.tokenizer, position_init=args.position_init,
+                     dtype=args.dtype, loss_scale=args.loss_scale, loss_scale_window=args.loss_scale_window)
     model, history, evals = pretrain(cfg, tc, resume=args.resume, stop_after=args.stop_at, overwrite=args.overwrite)
     last = evals[-1] if evals else {}
     print(f"done: {len(history)} steps, final loss {history[-1]['loss']:.4f}"
@@ -447,6 +448,13 @@ def build_parser():
                    help="initial position embeddings (still learned): N(0, initializer_range) as HF, or "
                         "sinusoids of the same scale (gives attention a relative-position signal from step 0)")
     p.add_argument("--device", default="cpu", type=_device_arg, metavar="cpu|cuda|cuda:N")
+    p.add_argument("--dtype", default=_default(T, "dtype"), choices=["float32", "float64", "float16", "bfloat16"],
+                   help="float16 / bfloat16: mixed precision (low-precision storage, float32 accumulation and master "
+                        "weights; bfloat16 is emulated by rounding float32: README)")
+    p.add_argument("--loss-scale", type=float, default=_default(T, "loss_scale"),
+                   help="initial dynamic loss scale; 0: 2**16 with --dtype float16, no scaling otherwise")
+    p.add_argument("--loss-scale-window", type=int, default=_default(T, "loss_scale_window"),
+                   help="finite steps in a row after which the loss scale doubles")
     p.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint in OUT")
     p.add_argument("--overwrite", action="store_true", help="start afresh in an OUT that already holds a run")
     p.add_argument("--stop-at", type=int, metavar="STEP",

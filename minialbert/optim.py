@@ -40,6 +40,15 @@ keeps them in float32 whatever the variable) and on its device: an optimiser
 built before ``model.to(device, dtype)`` keeps working, its moments following
 the parameters at the next step (as torch's ``Optimizer.load_state_dict`` casts
 state to each parameter's device).
+
+Mixed precision (``precision="float16"`` / ``"bfloat16"``, or float16 parameter arrays): the standard
+recipe of Micikevicius et al. 2018, "Mixed Precision Training" (arxiv.org/abs/1710.03740, §3.1), as in
+PyTorch AMP and apex's O2: the optimiser keeps a **float32 master copy** of every low-precision parameter
+and float32 moments, applies the update to the master copy (small updates that would vanish when added to
+a float16 / bfloat16 weight accumulate there), and then refreshes the model's low-precision parameter from
+it (rounded to nearest; for the emulated bfloat16, backend.round_bfloat16). The gradients it reads are the
+model's float32 buffers. The master copies are part of :meth:`state_dict`, so a resumed run continues bit
+for bit. With float16, scale the loss (:class:`DynamicLossScaler`).
 """
 from __future__ import annotations
 
@@ -84,7 +93,8 @@ class _MomentOptimizer:
     """
 
     def __init__(self, params: Dict[str, Any], lr: float, betas: tuple, eps: float,
-                 weight_decay: float, exclude_from_weight_decay: Optional[Iterable[str]]):
+                 weight_decay: float, exclude_from_weight_decay: Optional[Iterable[str]],
+                 precision: Optional[str] = None):
         if lr < 0:
             raise ValueError(f"lr must be >= 0, got {lr}")
         if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
@@ -104,13 +114,48 @@ class _MomentOptimizer:
         self.exclude_from_weight_decay = tuple(
             DEFAULT_EXCLUDE if exclude_from_weight_decay is None else exclude_from_weight_decay)
         self.step_count = 0  # updates made so far
+        # precision: None (float16 parameter arrays get float32 master weights, others none), 'float16',
+        # 'bfloat16' (the model's float32 arrays hold bfloat16 values: master weights, refreshed parameters
+        # rounded to bfloat16), 'float32' / 'float64' (no master weights). model.precision is the value.
+        if precision is not None:
+            backend.resolve_precision(precision)
+        self.precision = precision
+        self.master: Dict[str, Any] = {}      # name -> float32 master weights (low-precision parameters only)
+        self._master_of: Dict[str, Any] = {}  # name -> the parameter array its master was last written to
         self.m: Dict[str, Any] = {}
         self.v: Dict[str, Any] = {}
         for name, p in params.items():
             xp = array_module(p)
             with backend.device_scope(backend.array_device(p)):   # cupy allocates on the current device
-                self.m[name] = xp.zeros_like(p)  # same shape, dtype and device as the parameter
-                self.v[name] = xp.zeros_like(p)
+                w = self._master(name, p)
+                self.m[name] = xp.zeros_like(w)  # same shape, dtype and device as the parameter (its master)
+                self.v[name] = xp.zeros_like(w)
+
+    # -- mixed precision ------------------------------------------------------------
+    def _is_low(self, p) -> bool:
+        """Whether p gets a float32 master copy (a float16 array, or any parameter of a bfloat16 model)."""
+        if self.precision in ("float32", "float64"):
+            return False
+        return p.dtype == backend.numpy.float16 or self.precision in backend.LOW_PRECISIONS
+
+    def _master(self, name: str, p):
+        """The array the update is applied to: p itself, or p's float32 master copy. A master copy made
+        for another array (the model moved or loaded weights since: model.to, load_state_dict) is made
+        again from the parameter's current values."""
+        if not self._is_low(p):
+            return p
+        w = self.master.get(name)
+        if w is None or self._master_of.get(name) is not p:
+            w = self.master[name] = p.astype(backend.numpy.float32)       # a copy, on p's device
+            self._master_of[name] = p
+        return w
+
+    def _refresh(self, name: str, p, w) -> None:
+        """The low-precision parameter from its master copy, in place: rounded to nearest (float16), or to
+        the nearest bfloat16 value (the emulated bfloat16)."""
+        if w is p:
+            return
+        p[...] = backend.round_bfloat16(w) if self.precision == "bfloat16" else w
 
     # -- which parameters get what --------------------------------------------------
     def uses_weight_decay(self, name: str) -> bool:
@@ -140,8 +185,10 @@ class _MomentOptimizer:
             for name, p in self.params.items():
                 g = grads.get(name)
                 if g is not None:
-                    m, v = self._moments(name, p)
-                    self._update(name, p, g, m, v, lr)
+                    w = self._master(name, p)          # p, or its float32 master copy
+                    m, v = self._moments(name, w)
+                    self._update(name, w, g, m, v, lr)
+                    self._refresh(name, p, w)
 
     def _moments(self, name: str, p):
         """(m, v) of ``name`` on p's device and in p's dtype. The model may have moved (``model.to``
@@ -177,11 +224,15 @@ class _MomentOptimizer:
     def state_dict(self) -> Dict[str, Any]:
         """Everything needed to resume bit-identically: the step count, host
         (numpy) copies of every moment, and the hyper-parameters."""
-        return {"optimizer": type(self).__name__,
-                "step": self.step_count,
-                "hyperparams": dict(self._hyperparams()),
-                "m": {k: self._host_moment(self.m, k) for k in self.params},
-                "v": {k: self._host_moment(self.v, k) for k in self.params}}
+        state = {"optimizer": type(self).__name__,
+                 "step": self.step_count,
+                 "hyperparams": dict(self._hyperparams()),
+                 "m": {k: self._host_moment(self.m, k) for k in self.params},
+                 "v": {k: self._host_moment(self.v, k) for k in self.params}}
+        low = [k for k, p in self.params.items() if self._is_low(p)]
+        if low:   # mixed precision: the float32 master weights (the parameters alone lose their low bits)
+            state["master"] = {k: _host_copy(self._master(k, self.params[k])) for k in low}
+        return state
 
     def _host_moment(self, moments, name):
         """A host copy of one moment; zeros for a parameter added after the optimiser was built and not
@@ -189,7 +240,7 @@ class _MomentOptimizer:
         if name in moments:
             return _host_copy(moments[name])
         p = self.params[name]
-        return backend.numpy.zeros(tuple(p.shape), dtype=p.dtype)
+        return backend.numpy.zeros(tuple(p.shape), dtype=backend.numpy.float32 if self._is_low(p) else p.dtype)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a :meth:`state_dict` onto this optimiser's parameters
@@ -210,8 +261,20 @@ class _MomentOptimizer:
                 if tuple(a.shape) != tuple(p.shape):
                     raise ValueError(f"{name}: saved moment shape {a.shape} != {p.shape}")
                 b = backend.to_device(a, where)
-                dst[name] = b.astype(p.dtype, copy=b is a)  # a copy, on the parameter's device
+                to = backend.numpy.float32 if self._is_low(p) else p.dtype   # mixed precision: float32 moments
+                dst[name] = b.astype(to, copy=b is a)  # a copy, on the parameter's device
         self.m, self.v = m, v
+        saved = state.get("master") or {}
+        self.master, self._master_of = {}, {}
+        for name, p in self.params.items():
+            if self._is_low(p) and name in saved:
+                a = saved[name]
+                if tuple(a.shape) != tuple(p.shape):
+                    raise ValueError(f"{name}: saved master weight shape {a.shape} != {p.shape}")
+                b = backend.to_device(a, backend.array_device(p))
+                self.master[name] = b.astype(backend.numpy.float32, copy=b is a)
+                self._master_of[name] = p
+            # (a low-precision parameter with no saved master copy starts one from its values at the next step)
         self.step_count = int(state["step"])
         hp = state["hyperparams"]
         self.lr = float(hp["lr"])
@@ -249,9 +312,9 @@ class LAMB(_MomentOptimizer):
     def __init__(self, params: Dict[str, Any], lr: float = 1.76e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-6, weight_decay: float = 0.01,
                  exclude_from_weight_decay: Optional[Iterable[str]] = None,
-                 exclude_from_layer_adaptation: Optional[Iterable[str]] = None):
+                 exclude_from_layer_adaptation: Optional[Iterable[str]] = None, precision: Optional[str] = None):
         # lr default: ALBERT's pre-training learning rate (batch 4096, paper section 4.1).
-        super().__init__(params, lr, betas, eps, weight_decay, exclude_from_weight_decay)
+        super().__init__(params, lr, betas, eps, weight_decay, exclude_from_weight_decay, precision)
         self.exclude_from_layer_adaptation = (
             self.exclude_from_weight_decay if exclude_from_layer_adaptation is None
             else tuple(exclude_from_layer_adaptation))
@@ -307,8 +370,8 @@ class AdamW(_MomentOptimizer):
     def __init__(self, params: Dict[str, Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-6, weight_decay: float = 0.01,
                  exclude_from_weight_decay: Optional[Iterable[str]] = None,
-                 bias_correction: bool = True):
-        super().__init__(params, lr, betas, eps, weight_decay, exclude_from_weight_decay)
+                 bias_correction: bool = True, precision: Optional[str] = None):
+        super().__init__(params, lr, betas, eps, weight_decay, exclude_from_weight_decay, precision)
         self.bias_correction = bool(bias_correction)
 
     def _update(self, name, p, g, m, v, lr):
@@ -426,3 +489,86 @@ def scale_grads(grads: Mapping[str, Any], factor: float) -> None:
     for g in grads.values():
         if g is not None:
             g *= factor
+
+
+# -- loss scaling (float16 training) ----------------------------------------------------
+
+class DynamicLossScaler:
+    """Dynamic loss scaling for float16 training (Micikevicius et al. 2018, "Mixed Precision Training",
+    arxiv.org/abs/1710.03740, §3.2; the rule of PyTorch's ``torch.amp.GradScaler``).
+
+    Small activation gradients underflow float16 (below 6e-8 they are 0). The backward pass starts from
+    ``scale * loss`` instead (``model.backward(loss_scale=scaler.scale)``), which shifts every gradient up
+    into float16's range, and the float32 gradients are divided by the scale before the update
+    (:meth:`unscale_`; the scale is a power of two, so that division is exact). Too large a scale
+    overflows to inf: such a step is **skipped** (no update, optimiser state untouched) and the scale
+    halved; after ``growth_interval`` finite steps in a row it doubles::
+
+        scaler = DynamicLossScaler()
+        out = model(**batch); model.backward(loss_scale=scaler.scale)
+        grads = model.grads(); scaler.unscale_(grads)
+        if scaler.update(grads_finite(grads)):      # False: skipped, scale halved
+            opt.step(grads, lr=lr)
+
+    bfloat16 has float32's exponent range and needs no scaling.
+    """
+
+    def __init__(self, init_scale: float = 2.0 ** 16, growth_factor: float = 2.0, backoff_factor: float = 0.5,
+                 growth_interval: int = 2000, min_scale: float = 2.0 ** -24):
+        if not (init_scale > 0 and math.isfinite(init_scale)):
+            raise ValueError(f"init_scale must be a finite number > 0, got {init_scale}")
+        if not (growth_factor > 1 and 0 < backoff_factor < 1 and growth_interval >= 1):
+            raise ValueError("need growth_factor > 1, 0 < backoff_factor < 1 and growth_interval >= 1")
+        self.scale = float(init_scale)
+        self.growth_factor, self.backoff_factor = float(growth_factor), float(backoff_factor)
+        self.growth_interval, self.min_scale = int(growth_interval), float(min_scale)
+        self.good_steps = 0       # finite steps since the last change of scale
+        self.skipped = 0          # steps skipped so far
+
+    def unscale_(self, grads: Mapping[str, Any]) -> None:
+        """Divide the (scaled) gradients by the scale, in place."""
+        scale_grads(grads, 1.0 / self.scale)
+
+    def update(self, finite: bool) -> bool:
+        """After a step's gradients are known: returns whether to apply the update (they were finite), and
+        adjusts the scale (halved on inf/nan, doubled after growth_interval good steps). Raises
+        FloatingPointError when the scale would fall below min_scale (the gradients are not finite for a
+        reason scaling cannot fix)."""
+        if not finite:
+            self.skipped += 1
+            self.good_steps = 0
+            if self.scale * self.backoff_factor < self.min_scale:
+                raise FloatingPointError(f"non-finite gradients even at loss scale {self.scale:g}")
+            self.scale *= self.backoff_factor
+            return False
+        self.good_steps += 1
+        if self.good_steps >= self.growth_interval:
+            self.scale *= self.growth_factor
+            self.good_steps = 0
+        return True
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {"scale": self.scale, "good_steps": self.good_steps, "skipped": self.skipped,
+                "growth_factor": self.growth_factor, "backoff_factor": self.backoff_factor,
+                "growth_interval": self.growth_interval, "min_scale": self.min_scale}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        scale = float(state["scale"])
+        if not (scale > 0 and math.isfinite(scale)):
+            raise ValueError(f"loss scale {scale!r} is not a finite number > 0")
+        self.scale, self.good_steps, self.skipped = scale, int(state["good_steps"]), int(state["skipped"])
+        for k in ("growth_factor", "backoff_factor", "min_scale"):
+            if k in state:
+                setattr(self, k, float(state[k]))
+        if "growth_interval" in state:
+            self.growth_interval = int(state["growth_interval"])
+
+
+def grads_finite(grads: Mapping[str, Any]) -> bool:
+    """Whether every gradient is finite (one host sync on a device)."""
+    arrays = [g for g in grads.values() if g is not None]
+    if not arrays:
+        return True
+    xp = array_module(*arrays)
+    ok = xp.stack([xp.isfinite(g).all() for g in arrays]).all()
+    return bool(ok)

@@ -182,7 +182,7 @@ class FillMaskPipeline:
         tops = backend.to_numpy(top_d)                                           # (N, k) token ids
         if tids is not None:
             tops = np.asarray(tids, dtype=np.int64)[tops]
-        results, n = [], 0
+        results, n, n_vocab = [], 0, tok.vocab_size
         for b in range(len(texts)):
             row = ids[b][mask[b] == 1]
             positions = np.nonzero(row == tok.mask_token_id)[0]
@@ -194,10 +194,13 @@ class FillMaskPipeline:
                 for t, sc in zip(top, score):
                     filled = row.copy()
                     filled[pos] = t
+                    # an id past the tokenizer's vocabulary (a model whose embedding matrix was padded to a
+                    # round size) has no piece: it decodes to nothing, as with HF's fast tokenizers
+                    filled = [int(i) for i in filled if i < n_vocab]
                     # As HF: with one mask the sequence drops special tokens; with several it keeps them.
-                    seq = tok.decode(filled.tolist(), skip_special_tokens=len(positions) == 1)
+                    seq = tok.decode(filled, skip_special_tokens=len(positions) == 1)
                     preds.append({"score": float(sc), "token": int(t),
-                                  "token_str": tok.decode([int(t)]), "sequence": seq})
+                                  "token_str": tok.decode([int(t)]) if t < n_vocab else "", "sequence": seq})
                 per_mask.append(preds)
             results.append(per_mask[0] if len(per_mask) == 1 else per_mask)
         return results

@@ -519,6 +519,11 @@ def test_a_model_vocabulary_larger_than_the_tokenizer_is_tolerated_with_a_warnin
     with pytest.warns(UserWarning, match=r"model's vocabulary \(30,064\) is larger than the tokenizer's \(30,000\)"):
         fill = pipeline("fill-mask", model=str(d), tokenizer=TOK)
     assert fill("a [MASK] day")[0]["token"] < 30000
+    # a padding row that wins (its decoder bias raised) decodes to nothing, as with HF's fast tokenizers
+    fill.model.params["predictions.bias"][30000 + 7] = 1e4
+    top = fill("a [MASK] day", top_k=2)
+    assert top[0]["token"] == 30007 and top[0]["token_str"] == "" and top[0]["sequence"] == "a day"
+    assert top[1]["token"] < 30000 and top[1]["token_str"] != ""
     code = cli.main(["fill-mask", "--model", str(d), "--tokenizer", TOK, "--quiet", "a [MASK] day"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 0 and len(err) == 1 and err[0].startswith("minialbert fill-mask: warning: "), err

@@ -84,3 +84,19 @@ def test_known_names_include_the_bundled_model():
     names = hub.known_names()
     assert hub.DEFAULT_MODEL_NAME in names and "albert-xxlarge-v2" in names
     assert hub.resolve(hub.DEFAULT_MODEL_NAME) == hub.default_model_path()
+
+
+def test_tokenizers_resolve_names_as_models_do(hf_cache):
+    """AlbertTokenizer.from_pretrained and load_tokenizer (which pipeline(tokenizer=NAME) uses) take the
+    names the models' from_pretrained takes: the bundled model, a cached Hub repo id; the same
+    suggestions and the same offline message."""
+    bundled = ma.AlbertTokenizer.from_pretrained(hub.DEFAULT_MODEL_NAME)
+    assert bundled.sp.serialized_model_proto() == (hub.default_model_path() / "spiece.model").read_bytes()
+    snap, _ = put_in_cache(hf_cache, REPO)
+    shutil.copy(hub.default_model_path() / "spiece.model", snap / "spiece.model")
+    assert ma.load_tokenizer(REPO).tokenize("Hello world") == bundled.tokenize("Hello world")
+    assert ma.AlbertTokenizer.from_pretrained(REPO).vocab_size == 30000
+    with pytest.raises(hub.ModelNotFound, match="did you mean 'albert-base-v2'"):
+        ma.load_tokenizer("albert-base-v3")
+    with pytest.raises(hub.ModelNotFound, match="is not on this machine and it is offline"):
+        ma.AlbertTokenizer.from_pretrained("albert-base-v2")

@@ -95,6 +95,8 @@ def load_state_dict_into(model, state: Dict[str, object], strict: bool = True, s
                       stacklevel=3)
     for n, k in used.items():
         a = backend.numpy.asarray(backend.to_numpy(state[k]))
-        model.params[n] = backend.to_device(a.astype(model.dtype), model.device)
+        a = backend.to_device(a.astype(model.dtype), model.device)
+        # a bfloat16 model (emulated: float32 arrays) holds bfloat16 values
+        model.params[n] = backend.round_bfloat16(a) if getattr(model, "precision", None) == "bfloat16" else a
     model.zero_grad()
     model.forget_cache()

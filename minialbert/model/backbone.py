@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, NamedTuple
 
-from ..backend import array_module
+from ..backend import array_module, upcast
 from ..config import AlbertConfig
-from ..ops import (AttentionCache, FeedForwardCache, attention_backward, attention_forward, attention_mask_bias,
-                   dropout_backward, dropout_forward, embedding_backward, embedding_forward, feedforward_backward,
-                   feedforward_forward, layernorm_backward, layernorm_forward, linear_backward, linear_forward)
-from ..ops.activations import tanh_backward, tanh_forward
+from ..ops import (AttentionCache, FeedForwardCache, activation_backward, activation_forward, attention_backward,
+                   attention_forward, attention_mask_bias, dropout_backward, dropout_forward, embedding_backward,
+                   embedding_forward, feedforward_backward, feedforward_forward, layernorm_backward, layernorm_forward, linear_backward, linear_forward)
 from .params import QKV_NAMES, attention_view, ffn_view, sublayer_prefixes
 
 # ----------------------------------------------------------------------------- embeddings
@@ -103,7 +102,7 @@ def embeddings_backward(dh, cache: EmbeddingsCache, G, p: str, cfg: AlbertConfig
         tgrads["embeddings.sum"] = demb
     T = demb.shape[1]
     if c.position is None:
-        G[p + "embeddings.position_embeddings.weight"][:T] += demb.sum(axis=0)
+        G[p + "embeddings.position_embeddings.weight"][:T] += upcast(demb).sum(axis=0)   # float32 for float16
     else:   # position_ids (B, T), or (1, T) broadcast over the batch: sum the batch first
         dpos = demb if c.position[0].shape[0] == demb.shape[0] else demb.sum(axis=0, keepdims=True)
         embedding_backward(dpos, c.position, G[p + "embeddings.position_embeddings.weight"])
@@ -195,7 +194,9 @@ def encoder_backward(dseq, cache: EncoderCache, G, cfg: AlbertConfig, tgrads=Non
     sum over layers that cross-layer sharing requires (dW = sum_i dW_i)."""
     xp = array_module(dseq)
     # Fused (3H, H) gradient buffers, one per distinct attention block; unpacked into HF's names below.
-    gpacked = {pa: dict(attention_view(G, pa), wqkv=xp.zeros_like(ap["wqkv"]), bqkv=xp.zeros_like(ap["bqkv"]))
+    # (in the gradient buffers' dtype: float32 for a float16 / bfloat16 model, whose weights are low precision)
+    gpacked = {pa: dict(attention_view(G, pa), wqkv=xp.zeros(ap["wqkv"].shape, dtype=G[pa + "query.weight"].dtype),
+                        bqkv=xp.zeros(ap["bqkv"].shape, dtype=G[pa + "query.bias"].dtype))
                for pa, ap in cache.packed.items()}
     dh = dseq
     order = (cache.layers.pop() for _ in range(len(cache.layers))) if release else reversed(cache.layers)
@@ -238,14 +239,14 @@ class PoolerCache(NamedTuple):
 def pooler_forward(P, p: str, seq):
     """seq (B, T, H) -> pooled (B, H) = tanh(W seq[:, 0] + b): the input of the sentence-level heads."""
     z, c_lin = linear_forward(seq[:, 0], P[p + "pooler.weight"], P[p + "pooler.bias"])
-    pooled, c_tanh = tanh_forward(z)
+    pooled, c_tanh = activation_forward(z, "tanh")
     return pooled, PoolerCache(c_lin, c_tanh, seq.shape)
 
 
 def pooler_backward(dpooled, cache: PoolerCache, G, p: str, dseq):
     """dpooled (B, H) -> the gradient of seq: dseq (B, T, H) with the [CLS] row's share added
     (a new array; dseq, which may be None, is not modified)."""
-    dz = tanh_backward(dpooled, cache.tanh)
+    dz = activation_backward(dpooled, cache.tanh, "tanh")
     dcls = linear_backward(dz, cache.linear, G[p + "pooler.weight"], G[p + "pooler.bias"])      # (B, H)
     dseq = array_module(dcls).zeros(cache.seq_shape, dtype=dcls.dtype) if dseq is None else dseq.copy()
     dseq[:, 0] += dcls

@@ -41,7 +41,8 @@ class AlbertPreTrainedModel:
         first, copies its tensors, then initialises only what it lacks: init_missing)."""
         self.config = config
         self._seed = seed
-        self.dtype = backend.resolve_dtype(dtype)
+        self.precision = backend.resolve_precision(dtype)   # 'float32', 'float64', 'float16' or 'bfloat16'
+        self.dtype = backend.resolve_dtype(dtype)           # what arrays are stored in (bfloat16: float32)
         self.device = backend.normalize_device(device)     # 'cpu', 'cuda' or 'cuda:N' (the index kept)
         self.xp = backend.get_xp(self.device)
         backend.use_device(self.device)                     # cuda:N: N is current (the generator lives there)
@@ -86,7 +87,7 @@ class AlbertPreTrainedModel:
                 a = np_.ones(shape, dtype=self.dtype)
             else:
                 a = np_.zeros(shape, dtype=self.dtype)
-            self.params[name] = backend.to_device(a, self.device)
+            self.params[name] = backend.to_device(self._store(a), self.device)
         # the state dict's order: the specs' (loaded and new parameters interleave as the specs say), set
         # in place: whatever holds self.params (an optimiser built before) keeps seeing the model's dict
         for n, _, _ in self.param_specs():
@@ -143,21 +144,25 @@ class AlbertPreTrainedModel:
         device = backend.normalize_device(self.device if device is None else device)
         xp = backend.get_xp(device)
         backend.use_device(device)
-        dtype = backend.resolve_dtype(dtype) if dtype is not None else self.dtype
+        precision = backend.resolve_precision(dtype) if dtype is not None else self.precision
+        dtype = backend.resolve_dtype(precision)
+        grad_dtype = backend.numpy.float32 if precision in backend.LOW_PRECISIONS else dtype
 
-        def move(a):
-            return backend.to_device(a, device).astype(dtype, copy=False)
+        def move(a, to, rnd):
+            a = backend.to_device(a, device).astype(to, copy=False)
+            return backend.round_bfloat16(a) if rnd else a
         # In place: the same dict objects get the moved arrays, so whatever holds them (an optimizer
         # built before .to(), a pipeline) sees the new arrays rather than keeping the old ones.
-        for store in (self.params, self._grads):
+        to_bf16 = precision == "bfloat16" and self.precision != "bfloat16"    # values to round once
+        for store, to, rnd in ((self.params, dtype, to_bf16), (self._grads, grad_dtype, False)):
             if store is not None:
                 for k in list(store):
-                    store[k] = move(store[k])
+                    store[k] = move(store[k], to, rnd)
         if device != self.device:
             # A generator on the new device, seeded from the model's seed (as if the model had been
             # built there): two identical models moved the same way draw the same dropout masks.
             self._rng = backend.device_rng(xp, self._seed)
-        self.device, self.xp, self.dtype = device, xp, dtype
+        self.device, self.xp, self.dtype, self.precision = device, xp, dtype, precision
         self._cache = None
         return self
 
@@ -166,9 +171,31 @@ class AlbertPreTrainedModel:
         self._cache = None
         self._consumed = False
 
+    @property
+    def grad_dtype(self):
+        """The gradient buffers' dtype: float32 for a float16 / bfloat16 model (gradients of a weight shared
+        by L layers add up in float32), else the parameters' own."""
+        return backend.numpy.dtype(backend.numpy.float32) if self.precision in backend.LOW_PRECISIONS else self.dtype
+
+    def _store(self, a):
+        """An array in the model's storage precision: bfloat16 rounds (backend.round_bfloat16); else a itself."""
+        return backend.round_bfloat16(a) if self.precision == "bfloat16" else a
+
+    def round_params_(self):
+        """Round every parameter to the model's precision in place (a no-op except for bfloat16, whose
+        float32 arrays are set to bfloat16 values): after writing float32 values into self.params."""
+        if self.precision == "bfloat16":
+            for k, v in self.params.items():
+                v[...] = backend.round_bfloat16(v)
+        return self
+
     def _ensure_grads(self):
         if self._grads is None:
-            self._grads = OrderedDict((k, self.xp.zeros_like(v)) for k, v in self.params.items())
+            if self.grad_dtype != self.dtype:
+                self._grads = OrderedDict((k, self.xp.zeros(v.shape, dtype=self.grad_dtype))
+                                          for k, v in self.params.items())
+            else:
+                self._grads = OrderedDict((k, self.xp.zeros_like(v)) for k, v in self.params.items())
         return self._grads
 
     # -- input checks --------------------------------------------------------------
@@ -205,7 +232,7 @@ class AlbertPreTrainedModel:
         if a.ndim != ndim + 1 or a.shape[-1] != E:
             lead = "(batch, seq" if ndim == 2 else "(batch, choices, seq"
             raise ValueError(f"inputs_embeds must have shape {lead}, embedding_size={E}), got {tuple(a.shape)}")
-        return a.astype(self.dtype, copy=False)
+        return self._store(a.astype(self.dtype, copy=False))
 
     def _as_head_mask(self, head_mask):
         """head_mask (NH,) or (L * inner_group_num, NH) -> (L * inner_group_num, NH) in the model's dtype,
@@ -222,7 +249,7 @@ class AlbertPreTrainedModel:
         elif a.shape != (n, NH):
             raise ValueError(f"head_mask must have shape (num_attention_heads,) = ({NH},) or (applied layers, "
                              f"num_attention_heads) = ({n}, {NH}); got {a.shape}")
-        return xp.ascontiguousarray(a, dtype=self.dtype)
+        return self._store(xp.ascontiguousarray(a, dtype=self.dtype))
 
     def _check_inputs(self, input_ids, attention_mask, token_type_ids, position_ids=None, shape=None):
         """shape: (B, T) when input_ids is None (inputs_embeds were given). The integer inputs are host
@@ -273,6 +300,12 @@ class AlbertPreTrainedModel:
         ALBERT indexed the rows of a 2-D mask by group, so with shared layers its rows differ; a 1-D mask
         means the same in both. transformers 5 dropped head_mask.) After backward(),
         inputs_embeds_grad() and head_mask_grad() hold the gradients with respect to these inputs."""
+        with backend.storage_rounding(self.precision):      # bfloat16: the ops round what they store
+            return self._forward(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                                 output_hidden_states, output_attentions, trace, **labels)
+
+    def _forward(self, input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                 output_hidden_states, output_attentions, trace, **labels):
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("pass exactly one of input_ids or inputs_embeds")
         backend.use_device(self.device)      # cuda:N: make N current (cupy works on the current device)
@@ -360,16 +393,31 @@ class AlbertPreTrainedModel:
         """The BackboneCache of the last forward pass (what backward() will use), or None."""
         return None if self._cache is None else self._cache[0]
 
-    def backward(self, retain_graph=None, **upstream):
+    def backward(self, retain_graph=None, loss_scale=1.0, **upstream):
         """Gradients of the last forward pass's loss (or, with no loss, of
         sum(output * upstream) for the upstream arrays given by output name),
         added into self.grads(). Call zero_grad() to start afresh.
+
+        loss_scale: the gradients are those of loss_scale * loss (and of loss_scale * the upstream
+        gradients): loss scaling for float16 training (Micikevicius et al., 2018, "Mixed Precision
+        Training", arxiv.org/abs/1710.03740), which lifts small activation gradients out of float16's
+        underflow range; divide the gradients by it before the update (optim.DynamicLossScaler does).
 
         The forward pass's activations are freed as the backward consumes them (the head's, then each
         layer application's, last first), as PyTorch frees its graph: a second backward() needs a new
         forward pass. retain_graph=True keeps them (for another backward() with other upstream
         gradients, or to read backbone_cache afterwards); a traced pass (trace=True) keeps them by
         default, since its trace holds most of those arrays anyway."""
+        self._loss_scale = float(loss_scale)
+        try:
+            with backend.storage_rounding(self.precision):
+                return self._backward(retain_graph, upstream)
+        finally:
+            self._loss_scale = 1.0
+
+    _loss_scale = 1.0      # what the heads' loss backward starts from (backward's loss_scale while it runs)
+
+    def _backward(self, retain_graph, upstream):
         if self._cache is None:
             if getattr(self, "_consumed", False):
                 raise RuntimeError("backward() already ran for the last forward pass and freed its activations; "
@@ -380,7 +428,9 @@ class AlbertPreTrainedModel:
         if not has_loss and not upstream:
             raise RuntimeError("the last forward pass had no labels, so there is no loss to differentiate; "
                                "pass labels, or upstream gradients by output name")
-        up = {k: backend.to_device(v, self.device).astype(self.dtype) for k, v in upstream.items()}
+        up = {k: self._store(backend.to_device(v, self.device).astype(self.dtype)) for k, v in upstream.items()}
+        if self._loss_scale != 1.0:
+            up = {k: self._store(v * self._loss_scale) for k, v in up.items()}
         tg = {} if self.trace is not None else None
         self._ensure_grads()
         dseq, dpooled = self._head_backward(hcache, up, tg)
@@ -463,7 +513,7 @@ class AlbertPreTrainedModel:
                 f"inner={c.inner_group_num}, E={c.embedding_size}, H={c.hidden_size}, "
                 f"NH={c.num_attention_heads}, I={c.intermediate_size}, V={c.vocab_size}, "
                 f"share={c.share_type}, ln={c.ln_type}, params={self.num_parameters():,}, "
-                f"dtype={self.dtype.name}, device={self.device})")
+                f"dtype={self.precision}, device={self.device})")
 
 
 class AlbertModel(AlbertPreTrainedModel):

@@ -135,7 +135,7 @@ def mlm_forward_with_loss(model, seq, labels, trace):
 
 def mlm_backward_with_loss(model, cache, dlogits_up, tgrads):
     c, closs, shape, sel, seq_shape = cache
-    dlogits = cross_entropy_backward(1.0, closs).reshape(shape) if closs is not None else dlogits_up
+    dlogits = cross_entropy_backward(model._loss_scale, closs).reshape(shape) if closs is not None else dlogits_up
     if dlogits is None:
         return None
     if tgrads is not None:
@@ -210,7 +210,7 @@ class AlbertForPreTraining(_HeadMixin, AlbertPreTrainedModel):
         G = self._grads
         c_mlm, c_drop, c_sop, cl_sop = hcache
         dseq = mlm_backward_with_loss(self, c_mlm, up.get("prediction_logits"), tgrads)
-        dsop = cross_entropy_backward(1.0, cl_sop) if cl_sop is not None else up.get("sop_logits")
+        dsop = cross_entropy_backward(self._loss_scale, cl_sop) if cl_sop is not None else up.get("sop_logits")
         dpooled = None
         if dsop is not None:
             dpd = linear_backward(dsop, c_sop, G["sop_classifier.classifier.weight"],
@@ -275,7 +275,7 @@ class AlbertForSequenceClassification(_HeadMixin, AlbertPreTrainedModel):
         else:
             kind, cl = closs
             back = {"mse": mse_backward, "ce": cross_entropy_backward, "bce": bce_with_logits_backward}[kind]
-            dlogits = back(1.0, cl).reshape(shape)
+            dlogits = back(self._loss_scale, cl).reshape(shape)
         if tgrads is not None:
             tgrads["logits"] = dlogits
         return None, self._classify_backward(dlogits, c_cls)
@@ -306,7 +306,7 @@ class AlbertForTokenClassification(_HeadMixin, AlbertPreTrainedModel):
 
     def _head_backward(self, hcache, up, tgrads):
         c_cls, closs, shape = hcache
-        dlogits = cross_entropy_backward(1.0, closs).reshape(shape) if closs is not None else up["logits"]
+        dlogits = cross_entropy_backward(self._loss_scale, closs).reshape(shape) if closs is not None else up["logits"]
         if tgrads is not None:
             tgrads["logits"] = dlogits
         return self._classify_backward(dlogits, c_cls), None
@@ -348,8 +348,8 @@ class AlbertForQuestionAnswering(_HeadMixin, AlbertPreTrainedModel):
         c_lin, closs, shape = hcache
         dlogits = xp.zeros(shape, dtype=self.dtype)
         if closs is not None:
-            dlogits[..., 0] = cross_entropy_backward(0.5, closs[0])
-            dlogits[..., 1] = cross_entropy_backward(0.5, closs[1])
+            dlogits[..., 0] = cross_entropy_backward(0.5 * self._loss_scale, closs[0])
+            dlogits[..., 1] = cross_entropy_backward(0.5 * self._loss_scale, closs[1])
         else:
             if "start_logits" in up:
                 dlogits[..., 0] = up["start_logits"]
@@ -385,7 +385,7 @@ class AlbertForMultipleChoice(_HeadMixin, AlbertPreTrainedModel):
 
     def _head_backward(self, hcache, up, tgrads):
         c_cls, closs, sshape = hcache
-        dlogits = cross_entropy_backward(1.0, closs) if closs is not None else up["logits"]
+        dlogits = cross_entropy_backward(self._loss_scale, closs) if closs is not None else up["logits"]
         if tgrads is not None:
             tgrads["logits"] = dlogits
         return None, self._classify_backward(dlogits.reshape(sshape), c_cls)

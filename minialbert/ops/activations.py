@@ -5,7 +5,7 @@ gelu_new is the tanh approximation that Google's ALBERT code calls "gelu"
 """
 import math
 
-from ..backend import array_module, erf
+from ..backend import array_module, erf, store, upcast
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
@@ -111,9 +111,25 @@ ACTIVATION_FNS = {
 }
 
 
+def _map_cache(cache, fn):
+    """cache with fn applied to each array in it (a cache is None, an array or a tuple of arrays)."""
+    if cache is None:
+        return None
+    if isinstance(cache, tuple):
+        return tuple(fn(c) for c in cache)
+    return fn(cache)
+
+
 def activation_forward(x, name):
-    return ACTIVATION_FNS[name][0](x)
+    """Mixed precision: the activation is computed in float32 (a float16 input is upcast); its output and
+    the arrays it keeps are stored in x's precision (x itself is kept, not its float32 copy). For float32
+    and float64 inputs this is exactly the activation's own forward."""
+    xf = upcast(x)
+    y, cache = ACTIVATION_FNS[name][0](xf)
+    ys = store(y, x.dtype)
+    return ys, _map_cache(cache, lambda c: x if c is xf else ys if c is y else store(c, x.dtype))
 
 
 def activation_backward(dy, cache, name):
-    return ACTIVATION_FNS[name][1](dy, cache)
+    """The derivative in float32 (the cache and dy upcast), dx in dy's precision."""
+    return store(ACTIVATION_FNS[name][1](upcast(dy), _map_cache(cache, upcast)), dy.dtype)

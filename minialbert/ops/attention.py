@@ -7,7 +7,7 @@ layer that shares it.
 """
 from typing import Any, NamedTuple
 
-from ..backend import array_module
+from ..backend import array_module, mm, store, upcast
 from .dropout import dropout_backward, dropout_forward
 from .layernorm import layernorm_backward, layernorm_forward
 from .linear import linear_backward, linear_forward
@@ -47,7 +47,7 @@ class AttentionCache(NamedTuple):
 def attention_scores(cache):
     """q k^T / sqrt(HS) + mask bias (B, NH, T, T), recomputed from a cache exactly as the forward
     computed it (the forward does not keep it: only its softmax is needed by the backward)."""
-    scores = cache.q @ cache.k.transpose(0, 1, 3, 2)
+    scores = mm(cache.q, cache.k.transpose(0, 1, 3, 2))
     scores *= cache.head_size ** -0.5
     scores += cache.mask_bias
     return scores
@@ -70,14 +70,16 @@ def attention_forward(x, p, mask_bias, num_heads, eps, ln_type="postln",
     qkv, qkv_cache = linear_forward(h, p["wqkv"], p["bqkv"])             # (B, T, 3H)
     qkv = qkv.reshape(B, T, 3, NH, HS).transpose(2, 0, 3, 1, 4)          # (3, B, NH, T, HS), a view
     q, k, v = qkv[0], qkv[1], qkv[2]                                    # each (B, NH, T, HS)
-    scores = q @ k.transpose(0, 1, 3, 2)                                 # (B, NH, T, T)
+    # mixed precision: the scores are float32 (mm accumulates in float32 and returns float32 for float16
+    # q, k), the softmax runs in float32, the probabilities are stored in x's precision
+    scores = mm(q, k.transpose(0, 1, 3, 2))                              # (B, NH, T, T)
     scores *= HS ** -0.5                                                 # 1/sqrt(HS), as HF
     scores += mask_bias
-    probs, sm_cache = softmax_forward(scores)                            # (B, NH, T, T)
+    probs, sm_cache = softmax_forward(scores, x.dtype)                   # (B, NH, T, T)
     probs_d, drop_p_cache = dropout_forward(probs, attn_dropout, rng, training)
     if head_mask is not None:                                            # HF: after dropout, per head
-        probs_d = probs_d * head_mask.reshape(1, NH, 1, 1)               # (B, NH, T, T), a new array
-    ctx = probs_d @ v                                                    # (B, NH, T, HS)
+        probs_d = store(probs_d * head_mask.reshape(1, NH, 1, 1), x.dtype)  # (B, NH, T, T), a new array
+    ctx = store(mm(probs_d, v), x.dtype)                                 # (B, NH, T, HS)
     ctx = ctx.transpose(0, 2, 1, 3).reshape(B, T, H)                     # heads side by side
     out, o_cache = linear_forward(ctx, p["wo"], p["bo"])                 # (B, T, H)
     out, drop_o_cache = dropout_forward(out, hidden_dropout, rng, training)
@@ -109,7 +111,7 @@ def attention_backward(dy, cache: AttentionCache, g, trace=None, dhead_mask=None
     dout = dropout_backward(dout, c.out_dropout)
     dctx = linear_backward(dout, c.out, g["wo"], g["bo"])              # (B, T, H)
     dctx = dctx.reshape(B, T, NH, HS).transpose(0, 2, 1, 3)              # (B, NH, T, HS)
-    dprobs_d = dctx @ v.transpose(0, 1, 3, 2)                             # (B, NH, T, T)
+    dprobs_d = mm(dctx, v.transpose(0, 1, 3, 2))                         # (B, NH, T, T)
     dqkv = xp.empty((B, T, 3, NH, HS), dtype=dy.dtype)
     dqkv_h = dqkv.transpose(2, 0, 3, 1, 4)                               # (3, B, NH, T, HS) view
     dqkv_t = dqkv.transpose(2, 0, 3, 4, 1)                               # (3, B, NH, HS, T) view
@@ -118,18 +120,19 @@ def attention_backward(dy, cache: AttentionCache, g, trace=None, dhead_mask=None
     # any operand that is not C-contiguous: probs_d^T or dscores^T would be a B*NH*T*T copy (512 MiB at
     # xxlarge, 8 x 512); this way only (B, NH, T, HS)-sized operands are made contiguous. (NumPy hands both
     # orientations to the same BLAS call: the numbers are the same.)
-    dqkv_t[2] = dctx.transpose(0, 1, 3, 2) @ probs_d                     # dv^T (B, NH, HS, T)
+    dqkv_t[2] = mm(dctx.transpose(0, 1, 3, 2), probs_d)                 # dv^T (B, NH, HS, T)
     if c.head_mask is not None:
         if dhead_mask is not None:   # d/dm_h: sum over (B, T, T) of dprobs_d * the dropped-out probabilities
-            dhead_mask += (dprobs_d * dropout_backward(c.probs, c.probs_dropout)).sum(axis=(0, 2, 3))
+            dhead_mask += (dprobs_d * upcast(dropout_backward(c.probs, c.probs_dropout))).sum(axis=(0, 2, 3))
         dprobs_d = dprobs_d * c.head_mask.reshape(1, NH, 1, 1)
     dprobs = dropout_backward(dprobs_d, c.probs_dropout)
     dscores = softmax_backward(dprobs, c.probs)                          # mask bias is constant
     if trace is not None:
         trace.update(probs=dprobs, scores=dscores.copy(), context=dctx.transpose(0, 2, 1, 3).reshape(B, T, H))
     dscores *= HS ** -0.5
-    dqkv_h[0] = dscores @ k                                               # dq (B, NH, T, HS)
-    dqkv_t[1] = q.transpose(0, 1, 3, 2) @ dscores                         # dk^T (B, NH, HS, T)
+    dqkv_h[0] = mm(dscores, k)                                            # dq (B, NH, T, HS)
+    dqkv_t[1] = mm(q.transpose(0, 1, 3, 2), dscores)                      # dk^T (B, NH, HS, T)
+    dqkv = store(dqkv, dy.dtype)                                          # bfloat16: rounded (else itself)
     dh = linear_backward(dqkv.reshape(B, T, 3 * H), c.qkv, g["wqkv"], g["bqkv"])
     if ln_type == "preln":
         dh = layernorm_backward(dh, c.ln_in, g["ln_w"], g["ln_b"])

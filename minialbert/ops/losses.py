@@ -1,5 +1,9 @@
-"""Losses with HF's reductions: mean over the counted elements."""
-from ..backend import array_module
+"""Losses with HF's reductions: mean over the counted elements.
+
+Mixed precision: every loss is computed in float32 from float16 inputs (backend.upcast), and the loss is
+a float32 number; the logits' gradient is returned in the logits' storage precision. A loss scale (dynamic
+loss scaling for float16 training) enters as the upstream gradient `dloss`."""
+from ..backend import acc_dtype, array_module, store, upcast
 
 IGNORE_INDEX = -100  # label value that is not counted (padding, unmasked MLM positions)
 
@@ -51,11 +55,12 @@ def cross_entropy_forward(logits, labels, ignore_index=IGNORE_INDEX, check=True)
     n = valid.sum()                                                                 # 0-d int array
     safe = xp.where(valid, labels, 0)
     N, K = logits.shape
-    rowmax = xp.empty((N, 1), dtype=logits.dtype)                                   # max of each row
-    logsumexp = xp.empty((N,), dtype=logits.dtype)                                  # of the shifted row
-    picked = xp.empty((N,), dtype=logits.dtype)                                     # shifted logit of the label
+    acc = acc_dtype(logits.dtype)                                                   # float32 for float16
+    rowmax = xp.empty((N, 1), dtype=acc)                                            # max of each row
+    logsumexp = xp.empty((N,), dtype=acc)                                           # of the shifted row
+    picked = xp.empty((N,), dtype=acc)                                              # shifted logit of the label
     for rows in _row_chunks(N, K):
-        x = logits[rows]
+        x = upcast(logits[rows])
         m = x.max(axis=-1, keepdims=True)
         shifted = x - m
         picked[rows] = xp.take_along_axis(shifted, safe[rows, None], axis=-1)[:, 0]
@@ -77,38 +82,42 @@ def cross_entropy_backward(dloss, cache):
     N, K = logits.shape
     dlogits = xp.empty((N, K), dtype=logits.dtype)
     coef = (valid * (dloss / xp.maximum(n, 1)))[:, None]                          # (N, 1)
+    low = acc_dtype(logits.dtype) != logits.dtype    # float16 logits: each chunk in float32, stored once
     for rows in _row_chunks(N, K):
-        d = dlogits[rows]
-        xp.subtract(logits[rows], rowmax[rows], out=d)                             # the forward's shifted logits
+        d = upcast(logits[rows]) if low else dlogits[rows]
+        xp.subtract(upcast(logits[rows]) if low else logits[rows], rowmax[rows], out=d)   # the forward's shift
         d -= logsumexp[rows, None]
         xp.exp(d, out=d)                                                           # softmax
         d[xp.arange(d.shape[0]), safe[rows]] -= 1.0
         d *= coef[rows]
-    return dlogits
+        if low:
+            dlogits[rows] = d
+    return store(dlogits, logits.dtype)
 
 
 def mse_forward(pred, target):
-    diff = pred - target
-    return (diff * diff).mean(), (diff,)
+    diff = upcast(pred) - upcast(target)
+    return (diff * diff).mean(), (diff, pred.dtype)
 
 
 def mse_backward(dloss, cache):
-    (diff,) = cache
-    return diff * (2.0 * dloss / diff.size)
+    diff, dtype = cache if len(cache) == 2 else (cache[0], cache[0].dtype)
+    return store(diff * (2.0 * dloss / diff.size), dtype)
 
 
 def bce_with_logits_forward(logits, targets):
     """Mean binary cross-entropy on logits, in the stable form
     max(z, 0) - z*y + log(1 + exp(-|z|))."""
     xp = array_module(logits)
-    z = logits
+    z, targets = upcast(logits), upcast(targets)
     loss = xp.maximum(z, 0) - z * targets + xp.log1p(xp.exp(-xp.abs(z)))
-    return loss.mean(), (z, targets)
+    return loss.mean(), (logits, targets)
 
 
 def bce_with_logits_backward(dloss, cache):
     """d/dz = (sigmoid(z) - y) / n."""
-    z, y = cache
-    xp = array_module(z)
+    z0, y = cache
+    xp = array_module(z0)
+    z = upcast(z0)
     s = 1.0 / (1.0 + xp.exp(-z))
-    return (s - y) * (dloss / z.size)
+    return store((s - y) * (dloss / z.size), z0.dtype)

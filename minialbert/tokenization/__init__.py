@@ -9,9 +9,9 @@ on disk.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from ..hub import resolve
 from .base import (
     CONFIG_FILENAME,
     SPIECE_UNDERLINE,
@@ -41,9 +41,10 @@ def load_tokenizer(path: PathLike, **kwargs: Any) -> AlbertTokenizer | BertWordP
     A SentencePiece model (spiece.model / 30k-clean.model, or any `.model`
     file) means the English ALBERT tokenizer; a `vocab.txt` means the
     WordPiece tokenizer of the Chinese albert_zh models. SentencePiece wins if
-    a directory has both.
+    a directory has both. A name is resolved as for models (hub.resolve: released ALBERTs, Hub repo
+    ids, the bundled model).
     """
-    path = Path(path)
+    path = resolve(path)
     if path.is_file():
         if path.name == WORDPIECE_FILENAME or path.suffix == ".txt":
             return BertWordPieceTokenizer.from_pretrained(path, **kwargs)

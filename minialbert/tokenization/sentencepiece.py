@@ -10,6 +10,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from ..hub import resolve
 from ..io.errors import atomic_write
 from .base import (
     MAX_VOCAB_BYTES,
@@ -100,9 +101,10 @@ class AlbertTokenizer(_TokenizerBase):
 
         `tokenizer_config.json` next to the model, if present, supplies
         do_lower_case / keep_accents / remove_space / model_max_length;
-        keyword arguments override it.
+        keyword arguments override it. A name (a released ALBERT, a Hub repo id, the bundled model)
+        is resolved as the models' from_pretrained resolves it (hub.resolve).
         """
-        path = Path(path)
+        path = resolve(path)
         if path.is_dir():
             model_file = next((path / n for n in SPM_FILENAMES if (path / n).is_file()), None)
             if model_file is None:

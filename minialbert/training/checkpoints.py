@@ -109,10 +109,11 @@ def save_checkpoint(out, model, opt, batches, state: dict, tokenizer=None) -> Pa
         o = opt.state_dict()
         arrays = {f"m/{k}": backend.to_numpy(v) for k, v in o["m"].items()}
         arrays.update({f"v/{k}": backend.to_numpy(v) for k, v in o["v"].items()})
+        arrays.update({f"master/{k}": backend.to_numpy(v) for k, v in o.get("master", {}).items()})   # float16/bf16
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         atomic_write(tmp / "optimizer.npz", [buf.getvalue()])
-        meta = {k: v for k, v in o.items() if k not in ("m", "v")}
+        meta = {k: v for k, v in o.items() if k not in ("m", "v", "master")}
         state = dict(state, optimizer=meta, data=batches.state_dict())
         atomic_write(tmp / "trainer_state.json", [json.dumps(state, indent=1, default=float).encode()])   # last
     except OSError as e:        # a full disk: free what this save wrote, say what is kept
@@ -205,7 +206,8 @@ def read_state(ck: Path) -> dict:
 
 def _read_moments(path: Path, params) -> dict:
     """{"m": {name: array}, "v": {name: array}} from optimizer.npz, every member's header (dtype, shape)
-    checked against the model's parameters before its data is read."""
+    checked against the model's parameters before its data is read; and "master" (float32 master weights,
+    saved by a float16 / bfloat16 run) when the file holds them, for every parameter."""
     expected = {f"{kind}/{name}": tuple(p.shape) for kind in ("m", "v") for name, p in params.items()}
     out = {"m": {}, "v": {}}
     if not path.is_file():
@@ -213,6 +215,9 @@ def _read_moments(path: Path, params) -> dict:
     try:
         with zipfile.ZipFile(path) as zf:
             members = {(n[:-4] if n.endswith(".npy") else n): n for n in zf.namelist()}
+            if any(n.startswith("master/") for n in members):      # mixed precision: all of them or none
+                expected.update({f"master/{name}": tuple(p.shape) for name, p in params.items()})
+                out["master"] = {}
             extra = sorted(set(members) - set(expected))
             missing = sorted(set(expected) - set(members))
             if missing or extra:
@@ -230,8 +235,10 @@ def _read_moments(path: Path, params) -> dict:
                 with zf.open(members[key]) as f:
                     a = npformat.read_array(f, allow_pickle=False)
                 if not np.isfinite(a).all():
-                    raise ValueError(f"moment of {key[2:]!r} holds NaN or infinite values")
-                out[key[0]][key[2:]] = a
+                    raise ValueError(f"{'master weight' if key.startswith('master/') else 'moment'} of "
+                                     f"{key.split('/', 1)[1]!r} holds NaN or infinite values")
+                kind, name = key.split("/", 1)
+                out[kind][name] = a
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, KeyError, zlib.error) as e:
         raise ValueError(f"{path}: {e if isinstance(e, ValueError) else f'unreadable ({e})'}") from None
     return out

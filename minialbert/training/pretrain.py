@@ -33,7 +33,7 @@ from ..hub import default_model_path, resolve
 from ..io import atomic_write, save_pretrained
 from ..model import AlbertForPreTraining
 from ..ops.losses import IGNORE_INDEX
-from ..optim import AdamW, LAMB, clip_grad_norm, scale_grads, warmup_linear_decay
+from ..optim import AdamW, DynamicLossScaler, LAMB, clip_grad_norm, scale_grads, warmup_linear_decay
 from ..tokenization import load_tokenizer
 from .checkpoints import (corpus_fingerprint, latest_checkpoint, load_checkpoint, read_state, remove_checkpoints,
                           save_checkpoint)
@@ -66,7 +66,10 @@ class TrainConfig:
     log_every: int = 10
     seed: int = 0
     device: str = "cpu"
-    dtype: str = "float32"
+    dtype: str = "float32"            # float32 | float64 | float16 | bfloat16 (mixed precision: README)
+    loss_scale: float = 0.0           # 0: dynamic loss scaling from 2**16 for float16, none otherwise; > 0: dynamic
+    #                                   scaling from this value (any dtype)
+    loss_scale_window: int = 2000     # finite steps in a row after which the loss scale doubles
     tokenizer: Optional[str] = None   # directory or .model file; default: the bundled vocabulary
     position_init: str = "normal"     # normal | sinusoidal (see sinusoidal_positions)
     init_from: Optional[str] = None   # start from these weights (continued pretraining, as HF's run_mlm.py
@@ -90,19 +93,30 @@ class TrainConfig:
             need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0, f,
                  "a finite number >= 0")
         need(self.optimizer in ("lamb", "adamw"), "optimizer", "'lamb' or 'adamw'")
+        need(self.dtype in backend.DTYPES, "dtype", "one of " + ", ".join(sorted(backend.DTYPES)))
+        need(isinstance(self.loss_scale, (int, float)) and not isinstance(self.loss_scale, bool)
+             and math.isfinite(self.loss_scale) and self.loss_scale >= 0, "loss_scale", "a finite number >= 0")
+        need(isinstance(self.loss_scale_window, int) and not isinstance(self.loss_scale_window, bool)
+             and self.loss_scale_window >= 1, "loss_scale_window", "an integer >= 1")
+
+    def loss_scaler(self) -> Optional[DynamicLossScaler]:
+        """The run's dynamic loss scaler, or None (no scaling: float32, float64, bfloat16 by default)."""
+        if self.loss_scale == 0 and self.dtype != "float16":
+            return None
+        return DynamicLossScaler(init_scale=self.loss_scale or 2.0 ** 16, growth_interval=self.loss_scale_window)
         need(self.position_init in ("normal", "sinusoidal"), "position_init", "'normal' or 'sinusoidal'")
 
 
 # What a resumed run must share with the run that saved the checkpoint: anything else would silently
 # train a different run from the saved state. (--steps may grow; logging and saving cadence may change.)
 RESUME_FIXED = ("batch_size", "grad_accum", "max_seq_length", "max_predictions_per_seq", "optimizer", "seed",
-                "dtype", "position_init")
+                "dtype", "position_init", "loss_scale")
 
 
 def _init_from(model, name_or_path: str, model_config: AlbertConfig) -> None:
     """Copy a saved model's weights into `model` (same config; heads the checkpoint lacks, e.g. SOP
     after an MLM-only model, keep their fresh initialisation, with the loader's warning)."""
-    src = AlbertForPreTraining.from_pretrained(resolve(name_or_path), dtype=model.dtype, device=model.device)
+    src = AlbertForPreTraining.from_pretrained(resolve(name_or_path), dtype=model.precision, device=model.device)
     mine, theirs = model_config.to_dict(), src.config.to_dict()
     diffs = [f"{k} {theirs.get(k)!r} (--init-from) vs {mine.get(k)!r} (--config)" for k in sorted(mine)
              if k not in ("architectures", "model_type") and mine.get(k) != theirs.get(k)]
@@ -145,10 +159,12 @@ def sinusoidal_positions(P: int, E: int, std: float):
 
 
 def _make_optimizer(tc: TrainConfig, params):
+    # float16 / bfloat16: float32 master weights in the optimiser (optim.py), the model's params refreshed
+    precision = tc.dtype if tc.dtype in backend.LOW_PRECISIONS else None
     if tc.optimizer == "lamb":
-        return LAMB(params, lr=tc.lr, weight_decay=tc.weight_decay)
+        return LAMB(params, lr=tc.lr, weight_decay=tc.weight_decay, precision=precision)
     if tc.optimizer == "adamw":
-        return AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
+        return AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay, precision=precision)
     raise ValueError(f"optimizer {tc.optimizer!r}: expected 'lamb' or 'adamw'")
 
 
@@ -179,6 +195,21 @@ def evaluate(model, batches, n_batches: int) -> Dict[str, float]:
     model.train(was_training)
     n = max(1, min(n_batches, i + 1))
     return {"mlm_accuracy": mlm_ok / max(1, mlm_n), "sop_accuracy": sop_ok / max(1, sop_n), "eval_loss": loss_sum / n}
+
+
+HELDOUT_SEED = 12345    # the held-out stream's seed: every evaluation of a run sees the same batches
+
+
+def evaluate_saved(model_dir, text, train_config: dict, n_batches: int) -> Dict[str, float]:
+    """`evaluate` for a saved model on held-out `text`, batched and masked as the run that trained it
+    (its train_config: batch size, sequence length, predictions per sequence)."""
+    model = AlbertForPreTraining.from_pretrained(model_dir)
+    model.mlm_labelled_only = True
+    tok = load_tokenizer(model_dir)
+    dcfg = PretrainingDataConfig(max_seq_length=train_config["max_seq_length"],
+                                 max_predictions_per_seq=train_config["max_predictions_per_seq"])
+    batches = PretrainingBatches(text, tok, dcfg, train_config["batch_size"], seed=HELDOUT_SEED)
+    return evaluate(model, batches, n_batches)
 
 
 def plot_history(history: List[dict], evals: List[dict], path: Path):
@@ -247,6 +278,7 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
     elif tc.position_init != "normal":
         raise ValueError(f"position_init {tc.position_init!r}: expected 'normal' or 'sinusoidal'")
     opt = _make_optimizer(tc, model.params)
+    scaler = tc.loss_scaler()      # float16: dynamic loss scaling (skipped steps halve the scale)
     history, evals, step = [], [], 0
     if resume:
         ck = latest_checkpoint(out)
@@ -255,6 +287,8 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
         _check_resume(read_state(ck), tc, model_config, ck)        # before any tensor is read
         state = load_checkpoint(ck, model, opt, batches)
         step, history, evals = state["step"], state["history"], state["evals"]
+        if scaler is not None and state.get("loss_scaler") is not None:
+            scaler.load_state_dict(state["loss_scaler"])
     if stop_after is not None and not step < stop_after <= tc.steps:
         raise ValueError(f"stop at step {stop_after}: the run is at step {step} and ends at {tc.steps}")
     atomic_write(out / "train_config.json", [json.dumps(asdict(tc), indent=1).encode()])
@@ -265,7 +299,7 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
     def eval_now():
         if not tc.eval_corpus:
             return None
-        eb = PretrainingBatches(tc.eval_corpus, tok, dcfg, tc.batch_size, seed=12345)
+        eb = PretrainingBatches(tc.eval_corpus, tok, dcfg, tc.batch_size, seed=HELDOUT_SEED)
         r = evaluate(model, eb, tc.eval_batches)
         r["step"] = step
         evals.append(r)
@@ -285,14 +319,18 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
             model.manual_seed(tc.seed * 1_000_003 + step * 97 + micro)   # dropout masks fixed by the step
             o = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"],
                       labels=batch["labels"], sentence_order_label=batch["sentence_order_label"])
-            model.backward()
+            model.backward(loss_scale=scaler.scale if scaler is not None else 1.0)
             part = model.xp.asarray(o["loss"]).astype(np.float64) / tc.grad_accum
             loss_sum = part if loss_sum is None else loss_sum + part
             tokens += int(batch["attention_mask"].sum())                 # a host array: no sync
         grads = model.grads()
+        if scaler is not None:
+            scaler.unscale_(grads)          # exact: the scale is a power of two
         if tc.grad_accum > 1:
             scale_grads(grads, 1.0 / tc.grad_accum)
         gnorm = clip_grad_norm(grads, tc.clip_norm, as_array=True) if tc.clip_norm else None
+        if gnorm is None and scaler is not None:     # the scaler needs the norm's finiteness: measured, not clipped
+            gnorm = clip_grad_norm(grads, math.inf, as_array=True)
         # The step's one host sync: the loss (and the gradient norm) in one device -> host copy.
         logged = backend.to_numpy(model.xp.stack([loss_sum, gnorm]) if gnorm is not None else loss_sum)
         loss = float(logged.reshape(-1)[0])
@@ -302,12 +340,23 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
             raise FloatingPointError(f"step {step + 1}: the loss is {loss}; stopped without saving "
                                      + (f"(the last good checkpoint, {last}, is kept)" if last else "(no checkpoint yet)")
                                      + "; try a lower --lr or a longer --warmup")
-        if tc.clip_norm and not math.isfinite(gnorm):
+        record = {}
+        if scaler is not None:
+            # dynamic loss scaling: a non-finite gradient skips the update (the step still counts: the data
+            # and the schedule move on, as in PyTorch's GradScaler) and halves the scale
+            record["loss_scale"] = scaler.scale
+            apply = scaler.update(math.isfinite(gnorm))
+            if not apply:
+                record["skipped"] = True
+        elif tc.clip_norm and not math.isfinite(gnorm):
             raise FloatingPointError(f"step {step + 1}: the gradient norm is {gnorm}; stopped without saving "
                                      f"(the last good checkpoint, {latest_checkpoint(out)}, is kept)")
-        opt.step(grads, lr=lr)
+        else:
+            apply = True
+        if apply:
+            opt.step(grads, lr=lr)
         step += 1
-        history.append({"step": step, "loss": loss, "lr": lr, "grad_norm": gnorm})
+        history.append({"step": step, "loss": loss, "lr": lr, "grad_norm": gnorm, **record})
         if bar is not None:
             bar.update(1)
             if step % tc.log_every == 0 or step == tc.steps:
@@ -321,7 +370,8 @@ def pretrain(model_config: AlbertConfig, tc: TrainConfig, resume: bool = False, 
         if (tc.save_every and step % tc.save_every == 0) or done:
             save_checkpoint(out, model, opt, batches,
                             {"step": step, "history": history, "evals": evals, "train_config": asdict(tc),
-                             "model_config": model_config.to_dict(), "corpus_fingerprint": fingerprint},
+                             "model_config": model_config.to_dict(), "corpus_fingerprint": fingerprint,
+                             **({"loss_scaler": scaler.state_dict()} if scaler is not None else {})},
                             tokenizer=tok)
             plot_history(history, evals, out / "loss.png")
         if step == tc.steps:         # the finished model in OUT itself, as HF's Trainer.save_model does
