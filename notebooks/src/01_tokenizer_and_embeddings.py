@@ -27,8 +27,8 @@ np.random.seed(0)
 REPO = Path.cwd().resolve().parent                                     # notebooks/ runs inside the repository
 parity.use_fixtures(REPO / "tests" / "fixtures" / "hf")                # the HF reference outputs
 BUNDLED = hub.default_model_path()                                     # package data: minialbert/bundled/
-PUBLISHED = REPO.parent / "shared" / "reference" / "published.md"      # outside the repo; may be absent
-VECTORS = REPO.parent / "shared" / "albert-vocab" / "test_vectors.json"
+PUBLISHED = REPO / "tests" / "fixtures" / "shared" / "reference" / "published.md"   # vendored from shared/
+VECTORS = REPO / "tests" / "fixtures" / "shared" / "albert-vocab" / "test_vectors.json"
 print("minialbert", ma.__version__, "| bundled model:", BUNDLED.name)
 
 # %% [markdown]
@@ -69,8 +69,8 @@ assert sum(p.startswith("\u2581") for p in tok.tokenize(" ".join(words))) == len
 
 # %% [markdown]
 # **Reference check of the tokenizer.** Hugging Face's ALBERT tokenizer tests hold the ids that
-# albert-base-v2's tokenizer gives for a few sentences; a copy lives in `../shared/albert-vocab/` (outside
-# the repository). When it is there, minialbert must give the same ids; when it is not, say so.
+# albert-base-v2's tokenizer gives for a few sentences; a copy lives in `tests/fixtures/shared/albert-vocab/`
+# (vendored from the project's shared/ folder). minialbert must give the same ids.
 
 # %%
 import json
@@ -134,7 +134,7 @@ assert word[0, 3].tolist() == P["embeddings.word_embeddings.weight"][ids[0, 3]].
 # `ma.count_parameters(config)` adds up the shapes the library would allocate (no arrays are made). Table 3
 # of the paper gives ALBERT-base (H = 768, 12 layers, 12 heads, I = 3072, V = 30,000) for E = 64, 128,
 # 256, 768, once with every layer separate ("not-shared", BERT-style) and once with one layer reused 12
-# times ("all-shared"). The figures are read from `../shared/reference/published.md` when it is on disk
+# times ("all-shared"). The figures are read from `tests/fixtures/shared/reference/published.md` when it is on disk
 # and otherwise restated below (source: the paper's Table 3, as copied into that file).
 
 # %%

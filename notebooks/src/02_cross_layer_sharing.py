@@ -29,7 +29,7 @@ np.random.seed(0)
 REPO = Path.cwd().resolve().parent                                     # notebooks/ runs inside the repository
 parity.use_fixtures(REPO / "tests" / "fixtures" / "hf")                # the HF reference outputs
 BUNDLED = hub.default_model_path()                                     # package data: minialbert/bundled/
-PUBLISHED = REPO.parent / "shared" / "reference" / "published.md"      # outside the repo; may be absent
+PUBLISHED = REPO / "tests" / "fixtures" / "shared" / "reference" / "published.md"   # vendored from shared/
 
 # %% [markdown]
 # ## 1. Which stored layer does layer i run?
@@ -97,7 +97,7 @@ assert len(apps) == 10 and len(stored) == 4
 # I×H, which with I = 4H is twice as much: that is why sharing the FFN saves more than sharing attention.
 #
 # Table 4 gives the ALBERT-base shape (H = 768, L = 12, NH = 12, I = 3072, V = 30,000) at E = 768 and
-# E = 128. The figures are read from `../shared/reference/published.md` when it is on disk, otherwise the
+# E = 128. The figures are read from `tests/fixtures/shared/reference/published.md` when it is on disk, otherwise the
 # restated ones below are used (source: the paper's Table 4, as copied into that file).
 
 # %%

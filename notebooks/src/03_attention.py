@@ -154,7 +154,7 @@ what = {"ln_type": "'postln' (ALBERT) or 'preln'", "ln_in": "pre-LN only (None h
         "probs": "softmax output P (its backward needs only P)", "probs_dropout": "dropout mask on P (None: eval)",
         "probs_d": "P after dropout, for dV = P^T dC", "out": "(context, wo) for the output dense",
         "out_dropout": "dropout mask on the output (None)", "ln_out": "(xhat, rstd, ln_w) of the post-LN",
-        "head_size": "head size HS"}
+        "head_size": "head size HS", "head_mask": "(NH,) per-head factor on P, or None (no head_mask)"}
 
 
 def shapes(a):

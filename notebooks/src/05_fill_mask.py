@@ -103,8 +103,10 @@ for r, m in enumerate(manual, 1):
 #
 # The pipeline does the four steps above (plus padding for several texts and one list per mask when there are
 # several masks). Run on the same model, its answer must equal the hand-made one: same tokens in the same
-# order, same strings, and the same probabilities (both compute softmax in float64 from the same float32
-# logits, so they agree to rounding, 1e-12 here).
+# order, same strings, and the same probabilities up to float32 rounding: the pipeline runs the decoder
+# only at the [MASK] row (one row, not T: V·E multiply-adds per position saved), and a matrix product of
+# another shape sums in another order, so its float32 logits differ in the last bits (|Δz| ~ 1e-6 for
+# logits of size ~10, hence |Δp| <= p·|Δz| well under 1e-5).
 
 # %%
 fill = ma.pipeline("fill-mask", model=model, tokenizer=tok)
@@ -113,9 +115,9 @@ assert [p["token"] for p in piped] == [m["token"] for m in manual]
 assert [p["token_str"] for p in piped] == [m["token_str"] for m in manual]
 assert [p["sequence"] for p in piped] == [m["sequence"] for m in manual]
 gap = max(abs(p["score"] - m["score"]) for p, m in zip(piped, manual))
-assert gap <= 1e-12, gap
+assert gap <= 1e-5, gap
 print(f"CHECK RAN: step-by-step top-{k} == pipeline top-{k} (tokens, strings, sequences exact; "
-      f"max |score diff| = {gap:.1e} <= 1e-12)")
+      f"max |score diff| = {gap:.1e} <= 1e-5)")
 print("pipeline's best guess:", piped[0]["sequence"])
 
 # %% [markdown]
