@@ -1,7 +1,7 @@
 """Check the bundled model's fill-mask sentence lists: each intended word is one piece of the vocabulary
 (so a top-5 hit is well defined) and no sentence occurs in the training corpus (case- and space-folded).
 
-    python3 scripts/check_sentences.py --corpus data/corpus.txt --tokenizer ../shared/albert-vocab/spiece.model
+    python3 scripts/check_sentences.py [--corpus data/corpus.txt] [--tokenizer minialbert-default]
 """
 import argparse
 import json
@@ -21,7 +21,7 @@ def fold(s):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", default="data/corpus.txt")
-    ap.add_argument("--tokenizer", default="../shared/albert-vocab/spiece.model")
+    ap.add_argument("--tokenizer", default="minialbert-default", help="the official 30k vocabulary (bundled)")
     args = ap.parse_args()
     tok = load_tokenizer(args.tokenizer)
     text = fold(Path(args.corpus).read_text(encoding="utf-8"))

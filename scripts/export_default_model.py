@@ -1,7 +1,9 @@
 """Export a pretraining run's newest checkpoint as the bundled default model, and measure it.
 
-    python3 scripts/export_default_model.py /root/runs/english minialbert/bundled/minialbert-default \
-        [--heldout data/corpus-heldout] [--about "..."]
+    python3 scripts/export_default_model.py RUN DST [--heldout data/corpus-heldout] --about "..."
+
+(DST: minialbert/bundled/minialbert-default for the bundled model, weights/wip/minialbert-english for
+its successor in training; scripts/train_english_model.sh)
 
 Writes into DST (fresh: the old files are replaced, nothing stale is kept):
   config.json + model.safetensors   float16 storage (half the size; loading widens to float32)
@@ -23,28 +25,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from minialbert.hub import default_model_path  # noqa: E402
 from minialbert.model import AlbertForMaskedLM, AlbertForPreTraining  # noqa: E402
 from minialbert.pipeline import pipeline  # noqa: E402
 from minialbert.tokenization import AlbertTokenizer  # noqa: E402
-from minialbert.training import PretrainingBatches, PretrainingDataConfig  # noqa: E402
 from minialbert.training.checkpoints import latest_checkpoint, read_state  # noqa: E402
-from minialbert.training.pretrain import evaluate  # noqa: E402
+from minialbert.training.pretrain import evaluate_saved  # noqa: E402
 
 SENTENCES = ROOT / "weights" / "sentences"
 SOURCES = ("pydocs", "wordnet", "handbook")
-EVAL_SEED = 12345      # the trainer's held-out seed: the same batches as its evaluations
 EVAL_BATCHES = 32      # 32 x 32 sequences x <= 10 predictions: ~10k masked tokens per source
-
-
-def heldout_accuracy(model_dir, text, tc, n_batches=EVAL_BATCHES):
-    """Held-out MLM / SOP accuracy of the saved model on one text file, as the trainer measures it."""
-    model = AlbertForPreTraining.from_pretrained(model_dir)
-    model.mlm_labelled_only = True
-    tok = AlbertTokenizer.from_pretrained(model_dir)
-    dcfg = PretrainingDataConfig(max_seq_length=tc["max_seq_length"],
-                                 max_predictions_per_seq=tc["max_predictions_per_seq"])
-    batches = PretrainingBatches(text, tok, dcfg, tc["batch_size"], seed=EVAL_SEED)
-    return evaluate(model, batches, n_batches)
 
 
 def fill_mask_hits(model_dir):
@@ -74,15 +64,17 @@ def main():
         sys.exit(f"{run}: no complete checkpoint")
     state = read_state(ck)
     tc = state["train_config"]
+    dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=dst.parent))
     AlbertForPreTraining.from_pretrained(ck).save_pretrained(tmp, dtype="float16")
-    AlbertTokenizer.from_pretrained(ck if (ck / "spiece.model").exists() else dst).save_pretrained(tmp)
+    # the run's tokenizer (saved beside each checkpoint), else the official vocabulary the runs default to
+    AlbertTokenizer.from_pretrained(ck if (ck / "spiece.model").exists() else default_model_path()).save_pretrained(tmp)
     metrics = {"checkpoint": ck.name, "steps": state["step"], "final_train_loss": state["history"][-1]["loss"],
                "evals": state["evals"], "train_config": tc, "eval_batches": EVAL_BATCHES, "heldout": {}}
     for src in SOURCES:
         text = Path(f"{args.heldout}-{src}.txt")
         shutil.copy(text, tmp / f"heldout-{src}.txt")
-        metrics["heldout"][src] = heldout_accuracy(tmp, tmp / f"heldout-{src}.txt", tc)
+        metrics["heldout"][src] = evaluate_saved(tmp, tmp / f"heldout-{src}.txt", tc, EVAL_BATCHES)
         print(src, metrics["heldout"][src], flush=True)
     metrics["fill_mask"] = fill_mask_hits(tmp)
     for name, r in metrics["fill_mask"].items():
@@ -94,6 +86,7 @@ def main():
     if dst.exists():
         shutil.rmtree(dst)
     tmp.rename(dst)
+    dst.chmod(0o755)                                  # mkdtemp made it private
     print(f"exported {ck} (step {state['step']}) to {dst}: " + ", ".join(p.name for p in sorted(dst.iterdir())))
 
 

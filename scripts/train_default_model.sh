@@ -26,4 +26,7 @@ pretrain --steps 24000 --stop-at 8000 "$@"
 pretrain --steps 21000 --stop-at 16500 --resume "$@"
 pretrain --steps 23500 --resume "$@"
 pretrain --steps 50000 --resume "$@"
-python3 scripts/export_default_model.py runs/default minialbert/bundled/minialbert-default
+# export: scripts/export_default_model.py as of commit 19fc532 (the exporter now writes the successor's
+# per-source metrics, scripts/train_english_model.sh)
+git show 19fc532:scripts/export_default_model.py > /tmp/export_default_model_19fc532.py
+python3 /tmp/export_default_model_19fc532.py runs/default minialbert/bundled/minialbert-default
