@@ -8,6 +8,18 @@
 # bundled model. Paper: Lan et al. (2019), §3.1 "Factorized embedding parameterization" and Table 3.
 #
 # Dimension letters: B batch, T sequence, V vocabulary, E embedding width, H hidden width, L layers.
+#
+# **What you will learn**
+#
+# - how text becomes SentencePiece pieces and ids, and how a pair of segments is marked;
+# - the shapes from (B, T) ids to (B, T, V) logits, drawn and checked against the library;
+# - how ALBERT's V×E table and E→H projection differ from BERT's V×H table, and what that saves (Table 3);
+# - what a trained embedding table looks like.
+#
+# Two exercises at the end (graded by checker cells) ask you to count the factorised embedding's
+# parameters and to write the embedding block yourself. How we know the library's numbers equal Hugging
+# Face's is shown once, for every notebook, in the appendix
+# [08 · How we know these numbers are right](08_appendix_parity.ipynb).
 
 # %%
 import re
@@ -21,6 +33,9 @@ import matplotlib.pyplot as plt
 import minialbert as ma
 from minialbert import hub, parity
 from minialbert.ops import embedding_forward, layernorm_forward, linear_forward
+
+import nbhelpers                                  # notebooks/nbhelpers.py: the long drawing code
+from exercises import check, ex01, solutions_01 as solutions
 
 T0 = time.time()
 np.random.seed(0)
@@ -90,6 +105,25 @@ else:
 # embedding costs V·E + E·H instead of V·H. The argument: a row of the table only needs to say which piece
 # this is (context-free), while the H-wide hidden states have to carry context, so only H must be large.
 #
+# The block diagram below puts the two side by side for the albert-base shapes.
+
+# %%
+albert_base = ma.preset("albert-base-v2")               # V=30000, E=128, H=768, L=12: the shapes only
+bert_like = albert_base.replace(embedding_size=albert_base.hidden_size, share_type="none")
+n_bert = ma.count_parameters(bert_like, add_pooler=False, mapping=False)   # BERT-base's usual count
+n_albert = ma.count_parameters(albert_base)
+assert round(n_bert / 1e6) == 108 and round(n_albert / 1e6) == 12             # Table 3's two corners
+fig = nbhelpers.draw_bert_vs_albert(V=albert_base.vocab_size, E=albert_base.embedding_size,
+                                    H=albert_base.hidden_size, L=albert_base.num_hidden_layers,
+                                    bert_params=n_bert, albert_params=n_albert)
+plt.show()
+
+# %% [markdown]
+# The left stack stores twelve layers and a table as wide as the hidden states; the right one stores a
+# narrow table, one projection and one layer, and runs that layer twelve times: the same depth (and the
+# same computation per layer) with a ninth of the parameters. The factorisation is the lower half of the
+# picture (this notebook); the sharing is the upper half ([02](02_cross_layer_sharing.ipynb)).
+#
 # In minialbert's backbone the order is: word + position + token-type rows (all width E) → LayerNorm →
 # dropout → the E→H projection. A tiny float64 model (V = 50, E = 8, H = 32) makes the shapes easy to read.
 # `trace=True` records the library's intermediate activations; next to them we redo the same four steps
@@ -127,6 +161,33 @@ d_map = np.abs(h - tr["encoder.mapped"]).max()
 print(f"by hand vs library: word {d_word:.1e}, after LayerNorm {d_emb:.1e}, after E->H {d_map:.1e}")
 assert d_word == 0 and d_emb < 1e-14 and d_map < 1e-14
 assert word[0, 3].tolist() == P["embeddings.word_embeddings.weight"][ids[0, 3]].tolist()   # a lookup is a row
+
+# %% [markdown]
+# ### The whole way, from ids to logits
+#
+# The same tiny shapes with the masked-LM head on top: after the L layers, the head maps H back to E
+# (dense, activation, LayerNorm) and multiplies by the word table itself (tied, so no second V×E matrix)
+# to get one score per vocabulary entry. Each shape in the figure is read from the library's trace of this
+# run and checked against its letters.
+
+# %%
+tiny_mlm = ma.AlbertForMaskedLM(cfg_tiny, seed=0, dtype="float64")
+logits = tiny_mlm(ids, trace=True)["logits"]
+trm = tiny_mlm.trace
+B_, T_ = ids.shape
+E_, H_, V_ = cfg_tiny.embedding_size, cfg_tiny.hidden_size, cfg_tiny.vocab_size
+stages = [("ids", ids.shape, "B, T"),
+          ("word + position + token-type rows", trm["embeddings.sum"].shape, "B, T, E"),
+          ("LayerNorm over E (and dropout)", trm["embeddings.out"].shape, "B, T, E"),
+          ("E→H projection (embedding_hidden_mapping_in)", trm["encoder.mapped"].shape, "B, T, H"),
+          (f"L = {cfg_tiny.num_hidden_layers} applications of the layer", trm["last_hidden_state"].shape, "B, T, H"),
+          ("MLM head: dense H→E, activation, LayerNorm", trm["mlm.transform"].shape, "B, T, E"),
+          ("decoder: × word tableᵀ (tied) + bias", logits.shape, "B, T, V")]
+letters = {"B": B_, "T": T_, "E": E_, "H": H_, "V": V_}
+for what, shape, sym in stages:
+    assert tuple(shape) == tuple(letters[x.strip()] for x in sym.split(",")), (what, shape, sym)
+fig = nbhelpers.draw_shapes(stages, title=f"From ids to logits (B={B_}, T={T_}, E={E_}, H={H_}, V={V_})")
+plt.show()
 
 # %% [markdown]
 # ## 3. What it saves: parameter counts against Table 3
@@ -292,54 +353,62 @@ print(f"mean cosine similarity between rows: among the 10 digits {mean_cos(digit
 # brackets with punctuation); an undertrained one mostly spreads them by frequency, which the
 # correlation printed above measures (PCA's sign is arbitrary, so only its size matters).
 #
-# ## 5. Parity checks
+# The embedding block's numbers (the output of the embeddings and the E→H projection, and their gradients)
+# are checked against Hugging Face's in the appendix, [08 · How we know these numbers are right](08_appendix_parity.ipynb), section 1.
 #
-# **Released weights.** When albert-base-v2 or albert-large-v2 is on disk, its fill-mask output must
-# reproduce the model card's table; this notebook never downloads anything.
+# ## 5. Exercises
+#
+# Each exercise has a cell for your function and a checker cell that grades it against the library
+# (`exercises/README.md` explains the machinery). As committed, the notebook grades the reference
+# solutions from `exercises/solutions_01.py` so that it runs top to bottom; write your function, change
+# the `answer = ...` line to it, and run the checker. Do not read the solutions file before you try.
+#
+# ### Exercise 1: count the factorised embedding
+#
+# Write `embedding_parameters(V, E, H)`: how many parameters the word table and the E→H projection hold
+# together (section 2 has the shapes; do not forget that a linear map has a bias). The checker tries
+# albert-base's shapes, xxlarge's E = 64 with H = 4096, the tiny model above and a Chinese-vocabulary size.
 
 # %%
-card_reproduced_by = parity.model_card_check()   # None: skipped (no released weights here)
+def my_embedding_parameters(V, E, H):
+    raise NotImplementedError
+
+
+answer = solutions.embedding_parameters          # replace with: answer = my_embedding_parameters
+
+# %%
+check.grade(ex01.embedding_parameters, answer)
 
 # %% [markdown]
-# **Hugging Face fixture.** `tests/fixtures/hf/mlm` is a small ALBERT (E = 16 ≠ H = 32, 3 layers sharing
-# one group) saved by `transformers` with its outputs and every gradient in float64. `hidden_states[0]`
-# is exactly the output of the embedding block plus the E→H projection, so it checks this notebook's
-# topic in isolation; we also redo it by hand with the ops, and compare the gradients of the word table
-# and the projection. Tolerances: 1e-12 in float64 (the same arithmetic in a different order only differs
-# by rounding, ~1e-16 per operation); 1e-4 in float32 (single-precision rounding of sums over E and H).
+# ### Exercise 2: the embedding block by hand
+#
+# Write `embed(ids, token_type_ids, P, eps) -> (B, T, H)`: add the word, token-type and position rows,
+# apply the LayerNorm over E (`P["embeddings.LayerNorm.weight"]`, `.bias`, epsilon `eps`), then the E→H
+# projection (`P["encoder.embedding_hidden_mapping_in.weight"]` is stored (H, E), HF's (out, in)
+# layout). Use NumPy only, not `minialbert.ops`. The checker runs freshly initialised models on batches
+# with both token types and compares with the library's trace (`encoder.mapped`).
 
 # %%
-model, out, meta, ref = parity.run_hf_case("mlm", "float64")
-print("fixture:", meta["description"])
-h0 = np.asarray(out["hidden_states"][0])                                        # (B, T, H)
-d64 = np.abs(h0 - ref["out.hidden_states.0"]).max()
+def my_embed(ids, token_type_ids, P, eps):
+    raise NotImplementedError
 
-Pm, cm = model.params, model.config
-ids, tti = ref["input_ids"], ref["token_type_ids"]
-e, _ = layernorm_forward(Pm["albert.embeddings.word_embeddings.weight"][ids]
-                         + Pm["albert.embeddings.token_type_embeddings.weight"][tti]
-                         + Pm["albert.embeddings.position_embeddings.weight"][: ids.shape[1]],
-                         Pm["albert.embeddings.LayerNorm.weight"], Pm["albert.embeddings.LayerNorm.bias"],
-                         cm.layer_norm_eps)                                      # (B, T, E)
-hh, _ = linear_forward(e, Pm["albert.encoder.embedding_hidden_mapping_in.weight"],
-                       Pm["albert.encoder.embedding_hidden_mapping_in.bias"])     # (B, T, H)
-dhand = np.abs(hh - ref["out.hidden_states.0"]).max()
 
-_, out32, _, _ = parity.run_hf_case("mlm", "float32")
-d32 = np.abs(np.asarray(out32["hidden_states"][0], dtype=np.float64) - ref["out.hidden_states.0"]).max()
+answer = solutions.embed                         # replace with: answer = my_embed
 
-diffs = parity.hf_case_maxdiffs("mlm", "float64")
-g_names = ["grad.albert.embeddings.word_embeddings.weight", "grad.albert.embeddings.position_embeddings.weight",
-           "grad.albert.encoder.embedding_hidden_mapping_in.weight",
-           "grad.albert.encoder.embedding_hidden_mapping_in.bias"]
-print(f"E x H mapping weight shape {Pm['albert.encoder.embedding_hidden_mapping_in.weight'].shape} (H, E)")
-print(f"hidden_states[0] {h0.shape}: float64 maxdiff {d64:.1e} (tol 1e-12), by hand {dhand:.1e} (tol 1e-12), "
-      f"float32 maxdiff {d32:.1e} (tol 1e-4)")
-for g in g_names:
-    print(f"  {g:<58s} maxdiff {diffs[g]:.1e}")
-assert d64 < 1e-12 and dhand < 1e-12 and d32 < 1e-4
-assert all(diffs[g] < 1e-12 for g in g_names)
-print("HF fixture check RAN: embeddings + E->H projection and their gradients match transformers")
+# %%
+check.grade(ex01.embed, answer)
+
+# %% [markdown]
+# ## Summary
+#
+# - Text becomes pieces (a `▁` starts a word), ids, and `[CLS] A [SEP] B [SEP]` with token types 0 / 1.
+# - ALBERT looks each id up in a V×E table (a row is the same in every sentence) and projects once to H;
+#   BERT's table is V×H. With E = 128 and H = 768 the table and projection hold 3.9M parameters instead of
+#   23M, and in an all-shared model that is most of what is left (Table 3: 12M against 108M).
+# - The shapes run (B, T) → (B, T, E) → (B, T, H) through the layers → (B, T, E) in the MLM head →
+#   (B, T, V), the decoder being the word table itself.
+#
+# Next: [02 · Cross-layer sharing](02_cross_layer_sharing.ipynb).
 
 # %%
 print(f"notebook ran in {time.time() - T0:.1f} s")

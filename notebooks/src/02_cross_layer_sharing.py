@@ -10,6 +10,17 @@
 #
 # Dimension letters: B batch, T sequence, V vocabulary, E embedding width, H hidden width, I FFN width,
 # NH heads, L layers, G groups.
+#
+# **What you will learn**
+#
+# - HF's group rule: which stored layer each of the L layer positions runs, including uneven groups;
+# - what sharing the attention half, the feed-forward half or both costs in parameters (Table 4);
+# - that one shared layer is applied L times, and collects L gradients into one buffer;
+# - how far each layer moves its input, the paper's Figure 1 measurement.
+#
+# Two exercises at the end: write the group rule, and predict a model's parameter count for any
+# `share_type`. The check against Hugging Face's grouped model (every output and gradient) is in the
+# appendix, [08 · How we know these numbers are right](08_appendix_parity.ipynb), section 2.
 
 # %%
 import re
@@ -23,6 +34,8 @@ from matplotlib.colors import ListedColormap
 import minialbert as ma
 from minialbert import hub, parity
 from minialbert.model import backbone_specs, sublayer_prefixes
+
+from exercises import check, ex02, solutions_02 as solutions
 
 T0 = time.time()
 np.random.seed(0)
@@ -74,8 +87,8 @@ plt.show()
 # %% [markdown]
 # A group can itself hold several different layers: `inner_group_num` of them, run one after the other
 # each time the group is visited. So the input passes through L · inner_group_num layer applications,
-# and G · inner_group_num distinct layers are stored. The HF fixture used for the parity check at the
-# end has L = 5, G = 2, inner_group_num = 2:
+# and G · inner_group_num distinct layers are stored. The HF fixture that the appendix (notebook 08)
+# checks tensor by tensor has L = 5, G = 2, inner_group_num = 2:
 
 # %%
 cfg_g = ma.AlbertConfig.from_pretrained(parity.fixtures_dir() / "mlm_groups")
@@ -146,6 +159,8 @@ print("all 8 Table 4 entries reproduced under the paper's convention")
 # the rounding (57.1M with, 56.5M without); the rule above is the one that fits every entry at once.
 #
 # ## 3. One set of weights, applied L times
+#
+# (Notebook 01 draws this next to BERT: the right-hand stack of its block diagram.)
 #
 # A tiny float64 model with L = 12 and G = 1 stores 16 encoder arrays (one layer) and applies them 12
 # times: the trace records 12 layer applications, and `hidden_states` has L + 1 entries.
@@ -360,40 +375,61 @@ print(f"bundled layer, applications 18-23: L2 {last[:, 0].min():.3f}..{last[:, 0
 #   or keep shrinking. With 4 trained positions it is a weak probe, and a model trained at depth 12 or 24
 #   (or released albert-base-v2, measured above when on disk) is the real test.
 #
-# ## 5. Parity checks
+# ## 5. Exercises
 #
-# **Released weights** (fill-mask against the model card), when on disk:
+# As in notebook 01: write the function, change the `answer = ...` line to it and run the checker
+# (`exercises/README.md`). The committed notebook grades the reference solutions from
+# `exercises/solutions_02.py`; do not read that file before you try.
+#
+# ### Exercise 1: the group rule
+#
+# Write `group_of_layer(i, L, G)`: the group that layer position i (0-based) runs, for L positions and
+# G groups (section 1; without calling `AlbertConfig.group_of_layer`). The checker tries even and uneven
+# splits, among them L = 7, G = 3 and L = 24, G = 7, where rounding L / G first goes wrong.
 
 # %%
-card_reproduced_by = parity.model_card_check()   # None: skipped (no released weights here)
+def my_group_of_layer(i, L, G):
+    raise NotImplementedError
+
+
+answer = solutions.group_of_layer                 # replace with: answer = my_group_of_layer
+
+# %%
+check.grade(ex02.group_of_layer, answer)
 
 # %% [markdown]
-# **Hugging Face fixture with groups.** `tests/fixtures/hf/mlm_groups` (L = 5, G = 2, 2 inner layers, so
-# layer positions 0-2 run group 0 and 3-4 run group 1, as in section 1) was saved by `transformers` with
-# its outputs and every parameter gradient in float64. A gradient of group 0 sums 3 positions × its
-# inner layer, one of group 1 sums 2: if the grouping rule or the `+=` accumulation were wrong, these
-# gradients would be the first to disagree. Tolerance 1e-12 in float64 (only the rounding of the same
-# arithmetic differs); in float32, 1e-4. Below, a handful of tensors in the style of llm.c's
-# `test_gpt2.c`, then every tensor at once.
+# ### Exercise 2: predict the parameter count
+#
+# Write `albert_parameters(V, E, H, I, L, share_type)`: the backbone's parameter count as
+# `ma.count_parameters` gives it (HF's structure: the E→H projection and the pooler included; 512
+# positions, 2 token types, one group, one inner layer) for `share_type` "all", "attention", "ffn" or
+# "none". Start from the shapes of one layer's two halves (section 2): which half is stored once, which
+# L times? The checker compares with the library for albert-base's shapes with E = 256 (the "ffn" row is
+# the issue's "predict share_type='ffn' at E = 256"), albert-large's and a tiny model's.
 
 # %%
-diffs = parity.hf_case_maxdiffs("mlm_groups", "float64")
-d, meta, ref = parity.load_hf_case("mlm_groups")
-print("fixture:", meta["description"])
-TOL64, TOL32 = 1e-12, 1e-4
-g = "grad.albert.encoder.albert_layer_groups.{}.albert_layers.{}."
-show = ["out.logits", "out.hidden_states.0", "out.hidden_states.5", "out.hidden_states.10", "out.loss",
-        g.format(0, 0) + "attention.query.weight", g.format(0, 1) + "ffn.weight",
-        g.format(1, 0) + "attention.dense.weight", g.format(1, 1) + "full_layer_layer_norm.weight",
-        "grad.albert.embeddings.word_embeddings.weight"]
-for k in show:
-    print(f"{k:<87s} {'OK' if diffs[k] <= TOL64 else 'NOT OK'} maxdiff = {diffs[k]:.3e}")
-bad = {k: v for k, v in diffs.items() if not v <= TOL64}
-assert not bad, bad
-diffs32 = parity.hf_case_maxdiffs("mlm_groups", "float32")
-assert max(diffs32.values()) <= TOL32
-print(f"ALL {len(diffs)} TENSORS OK (outputs and every parameter gradient): float64 max {max(diffs.values()):.1e} "
-      f"<= {TOL64:g}; float32 max {max(diffs32.values()):.1e} <= {TOL32:g}")
+def my_albert_parameters(V, E, H, I, L, share_type):
+    raise NotImplementedError
+
+
+answer = solutions.albert_parameters              # replace with: answer = my_albert_parameters
+
+# %%
+check.grade(ex02.albert_parameters, answer)
+
+# %% [markdown]
+# ## Summary
+#
+# - Layer position i runs group `int(i / (L / G))`; ALBERT's released models have G = 1, so every position
+#   runs the same layer.
+# - Sharing the whole layer stores it once instead of L times; sharing only the attention half keeps the
+#   larger feed-forward half per layer, which is why attention-only sharing saves less (Table 4).
+# - A shared layer is still applied L times: the same computation as an unshared model of the same shape,
+#   and its gradient is the sum of L contributions, one per application.
+# - The Figure 1 measurement compares how far each layer moves its input; what it can show on a small
+#   model is discussed above.
+#
+# Next: [03 · Attention](03_attention.ipynb).
 
 # %%
 print(f"notebook ran in {time.time() - T0:.1f} s")

@@ -11,6 +11,17 @@
 # (also §3.1) one set of attention weights serves every layer.
 #
 # Dimension letters: B batch, T sequence, H hidden, NH heads, HS = H / NH head size, L layers, G groups.
+#
+# **What you will learn**
+#
+# - scaled dot-product attention for one head, step by step, and the same numbers from the fused op;
+# - how (B, T, H) is split into heads (B, NH, T, HS) and merged back;
+# - what attention maps look like, and what the padding mask does (and what breaks without it).
+#
+# Two exercises at the end: write attention for all heads with the padding mask, then measure the
+# entropy of the maps and watch what removing the 1/√HS scaling does to it. The comparison of every
+# attention map with Hugging Face's is in the appendix,
+# [08 · How we know these numbers are right](08_appendix_parity.ipynb), section 3.
 
 # %%
 import json
@@ -22,6 +33,8 @@ import numpy as np
 
 import minialbert as ma
 from minialbert import ops, parity
+
+from exercises import check, ex03, solutions_03 as solutions
 
 T0 = time.time()
 np.set_printoptions(precision=4, suppress=True, linewidth=110)
@@ -388,42 +401,106 @@ fig.savefig("/tmp/nb03_fig4_padding.png", dpi=110, bbox_inches="tight")
 plt.show()
 
 # %% [markdown]
-# ## 5. Parity with Hugging Face transformers
+# ## 5. Exercises
 #
-# **Released weights.** When `albert-base-v2` / `albert-large-v2` are on disk, the model card's
-# fill-mask table is reproduced. This notebook never downloads anything, so on a machine without
-# them the check is skipped and says so.
+# Write the function, change the `answer = ...` line to it and run the checker (`exercises/README.md`).
+# The committed notebook grades the reference solutions from `exercises/solutions_03.py`; do not read
+# that file before you try.
+#
+# ### Exercise 1: attention for every head, with the padding mask
+#
+# Write `attention(q, k, v, attention_mask) -> (probs, context)` with NumPy only: q, k, v are
+# (B, NH, T, HS), `attention_mask` (B, T) holds 1 for a real piece and 0 for padding; `probs` is
+# (B, NH, T, T), one softmax over the keys per query, with weight exactly 0 on a padded key; `context`
+# is (B, NH, T, HS). The checker compares with the library's trace of a freshly initialised model on a
+# padded batch.
 
 # %%
-card_reproduced_by = parity.model_card_check()   # None: skipped (no released weights here)
+def my_attention(q, k, v, attention_mask):
+    raise NotImplementedError
+
+
+answer = solutions.attention                     # replace with: answer = my_attention
+
+# %%
+check.grade(ex03.attention, answer)
 
 # %% [markdown]
-# **Committed HF fixtures** (always). `scripts/make_fixtures.py` ran Hugging Face's `AlbertModel`
-# family in float64 on small checkpoints with *padded* batches and stored every `attentions[N]`.
-# We load each checkpoint, run it, and compare every layer's probabilities.
-# Tolerances: float64 **1e-12** absolute (same arithmetic, different summation order, so only
-# rounding ~1e-16 separates the two); float32 **1e-4** (single-precision rounding through a few
-# layers, against the float64 reference).
+# ### Exercise 2: attention entropy, and why the scores are divided by √HS
+#
+# Write `attention_entropy(probs)`: the entropy −Σ p log p (natural log, in nats) of each query's
+# distribution over the keys, (..., T) → (...). A padded key has p = 0 exactly and must contribute 0,
+# not nan. A uniform distribution over n keys has entropy log n; a one-hot one has 0.
 
 # %%
-TOL = {"float64": 1e-12, "float32": 1e-4}
-for case in ("pretraining", "mlm_groups"):
-    for dtype in ("float64", "float32"):
-        m_, out_, meta, ref = parity.run_hf_case(case, dtype)
-        keys = sorted((k for k in ref if k.startswith("out.attentions.")), key=lambda k: int(k.split(".")[-1]))
-        diffs = [float(np.abs(np.asarray(parity.hf_output(out_, k), np.float64) - ref[k]).max()) for k in keys]
-        print(f"HF fixture '{case}' ({meta['description'][:60]}...) {dtype}: {len(keys)} attention maps "
-              f"of shape {ref[keys[0]].shape}")
-        print("   " + "  ".join(f"{k[4:]}: {d:.1e}" for k, d in zip(keys, diffs)))
-        assert max(diffs) <= TOL[dtype], (case, dtype, max(diffs))
-        if dtype == "float64":   # padding: exactly zero in HF's reference and in ours
-            pad = ref["attention_mask"] == 0                                  # (B, T)
-            for k in keys:
-                ours = np.asarray(parity.hf_output(out_, k))
-                assert np.all(ours[np.broadcast_to(pad[:, None, None, :], ours.shape)] == 0)
-                assert np.all(ref[k][np.broadcast_to(pad[:, None, None, :], ref[k].shape)] == 0)
-        print(f"   OK {case} {dtype}: max |minialbert - HF| = {max(diffs):.1e} <= {TOL[dtype]:.0e}")
-print("OK: all attention maps match HF's; pad columns are exactly 0 in both")
+def my_attention_entropy(probs):
+    raise NotImplementedError
+
+
+answer = solutions.attention_entropy             # replace with: answer = my_attention_entropy
+
+# %%
+check.grade(ex03.attention_entropy, answer)
+
+# %% [markdown]
+# Now use it. If the components of q and k have unit variance, a dot product over HS of them has
+# variance HS: at HS = 64 the raw scores spread over about ±8 standard units and the softmax puts almost
+# everything on one key. Dividing by √HS brings the variance back to 1. Below, random unit-variance q and
+# k (no trained model), the entropy of every query's map with and without the scaling, for a few head
+# sizes; the dashed line is log T, the entropy of attending evenly. Try your `attention` with the
+# `/ np.sqrt(HS)` removed: it gives the lower curve.
+
+# %%
+rng = np.random.default_rng(3)
+Tq = 16
+sizes = [4, 16, 64, 256]
+ent = {"scaled by 1/√HS": [], "unscaled": []}
+for HS in sizes:
+    q = rng.normal(size=(4, 2, Tq, HS))
+    k = rng.normal(size=(4, 2, Tq, HS))
+    v = rng.normal(size=(4, 2, Tq, HS))
+    mask = np.ones((4, Tq), dtype=np.int64)
+    p_scaled, _ = solutions.attention(q, k, v, mask)
+    p_raw, _ = solutions.attention(q * np.sqrt(HS), k, v, mask)              # undo the scaling
+    ent["scaled by 1/√HS"].append(answer(p_scaled).mean())
+    ent["unscaled"].append(answer(p_raw).mean())
+for name, vals in ent.items():
+    print(f"{name:<16s} mean entropy (nats): " + "  ".join(f"HS={h}: {e:.2f}" for h, e in zip(sizes, vals)))
+scaled, raw = np.array(ent["scaled by 1/√HS"]), np.array(ent["unscaled"])
+assert np.all(raw < scaled) and np.all(np.diff(raw) < 0)        # unscaled maps sharpen as HS grows
+assert np.ptp(scaled) < 0.2 and raw[-1] < 0.25 * scaled[-1]     # scaled ones stay put; at HS=256 near one-hot
+
+fig, ax = plt.subplots(figsize=(6.5, 3.8))
+for name, vals in ent.items():
+    ax.plot(sizes, vals, "o-", label=name)
+ax.axhline(np.log(Tq), color="gray", ls="--", lw=1, label=f"uniform over T = {Tq}: log T")
+ax.set(xscale="log", xlabel="head size HS", ylabel="mean attention entropy (nats)", ylim=(0, np.log(Tq) * 1.1),
+       title="Random q, k: the 1/√HS scaling keeps the softmax from saturating")
+ax.set_xticks(sizes, [str(h) for h in sizes])
+ax.legend()
+ax.grid(alpha=0.3)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The scaled maps have the same entropy at every head size (a bit below log T: random scores of unit
+# variance already prefer some keys); the unscaled ones lose entropy as HS grows, and at HS = 256 a
+# query puts most of its weight on one key. A saturated softmax also has a vanishing gradient (its Jacobian
+# diag(p) − p pᵀ is nearly zero when p is one-hot), which is the paper's (Vaswani et al., §3.2.1)
+# reason for the scaling.
+#
+# ## Summary
+#
+# - One head: scores = q kᵀ / √HS, an additive mask that sends padded keys to probability 0, a softmax
+#   over the keys, then a weighted sum of v; the library fuses Q, K, V into one (3H, H) matrix and gets
+#   the same numbers.
+# - Heads are a reshape: (B, T, H) → (B, NH, T, HS) and back; nothing is mixed across heads until the
+#   output projection.
+# - The padding mask gives padded keys probability exactly 0, so the real positions' outputs do not
+#   depend on how much padding a batch has.
+# - Without the 1/√HS scaling, the softmax saturates as HS grows (entropy → 0).
+#
+# Next: [04 · The backward pass](04_backward_pass.ipynb).
 
 # %%
 print(f"notebook ran in {time.time() - T0:.1f} s")

@@ -7,6 +7,15 @@
 # consecutive stretches of a document are shown in or out of order and the model says which. This notebook
 # runs the library's data pipeline (`minialbert.training`) on real text, checks its statistics
 # against the recipe, then trains a tiny model for a few dozen steps with `minialbert.training.pretrain`.
+#
+# **What you will learn**
+#
+# - how whole-word n-gram masking chooses what to predict, and the 80/10/10 rule for what the model sees;
+# - whether the pipeline's statistics follow the recipe on real text;
+# - how a sentence-order (SOP) example is built, and how it differs from BERT's next-sentence (NSP) one;
+# - what the first steps of an MLM + SOP run look like.
+#
+# Two exercises at the end: build an SOP example from two segments, and write the 80/10/10 rule.
 
 # %%
 import json
@@ -29,6 +38,9 @@ from minialbert.training import (PretrainingDataConfig, iter_examples, mask_toke
                                  vocab_info, word_units)
 from minialbert.training.examples import tokenize_line
 from minialbert.training.pretrain import TrainConfig, pretrain
+
+import nbhelpers                                  # notebooks/nbhelpers.py: the long drawing code
+from exercises import check, ex06, solutions_06 as solutions
 
 parity.use_fixtures(Path.cwd().resolve().parent / "tests" / "fixtures" / "hf")   # notebooks/ is in the repository
 
@@ -201,7 +213,7 @@ for _ in range(REPEATS):
 n_rand = n_pred - n_mask - n_kept
 
 
-def check(name, got, want, n):
+def check_stat(name, got, want, n):
     tol = 4 * np.sqrt(want * (1 - want) / n)
     ok = abs(got - want) <= tol
     print(f"  {name:<28} {got:.4f}  expected {want:.4f} ± {tol:.4f} (4 s.e., N = {n:,})  {'ok' if ok else 'FAIL'}")
@@ -213,14 +225,14 @@ assert np.allclose(p, [6 / 11, 3 / 11, 2 / 11])
 print(f"{len(seqs)} sequences x {REPEATS} draws:")
 # the budget is rounded per sequence, which may move the share by up to 0.5 piece per sequence
 rounding = 0.5 * len(seqs) * REPEATS / n_tok
-check("predicted share of pieces", n_pred / n_tok, 0.15, n_tok)
+check_stat("predicted share of pieces", n_pred / n_tok, 0.15, n_tok)
 assert abs(n_pred / n_tok - 0.15) <= 4 * np.sqrt(0.15 * 0.85 / n_tok) + rounding
-check("-> [MASK]", n_mask / n_pred, 0.8, n_pred)
-check("-> random piece", n_rand / n_pred, 0.1, n_pred)
-check("-> kept", n_kept / n_pred, 0.1, n_pred)
+check_stat("-> [MASK]", n_mask / n_pred, 0.8, n_pred)
+check_stat("-> random piece", n_rand / n_pred, 0.1, n_pred)
+check_stat("-> kept", n_kept / n_pred, 0.1, n_pred)
 m_first = int(first.sum())
 for n_ in range(1, cfg.max_ngram + 1):
-    check(f"first span has n = {n_}", first[n_] / m_first, p[n_ - 1], m_first)
+    check_stat(f"first span has n = {n_}", first[n_] / m_first, p[n_ - 1], m_first)
 share_all = overall[1:] / overall.sum()
 assert share_all[0] >= p[0] and share_all[0] > share_all[1] > share_all[2]   # later spans: shorter on average
 print(f"  all spans: n = 1, 2, 3 shares {np.round(share_all, 3).tolist()} (shorter on average, as explained)")
@@ -273,23 +285,31 @@ examples.close()
 assert shown == {0, 1}
 
 # %% [markdown]
+# **SOP against NSP.** BERT's next-sentence prediction (NSP) takes its negatives from *another* document,
+# so a model can answer by noticing that the topic changed, without learning anything about order or
+# coherence; ALBERT's negatives are the same two segments swapped, so topic gives nothing away (paper
+# §3.1 and Table 5: a model trained on NSP does no better than chance on SOP, 52.0 %, while one trained
+# on SOP also solves NSP reasonably, 78.9 %). The figure shows both constructions on a made-up document.
+
+# %%
+doc_a = "The import statement finds a module and loads it if necessary."
+doc_b = "It then binds one or more names in the local namespace."
+other_doc = "Paris is the capital and most populous city of France."
+fig = nbhelpers.draw_sop_vs_nsp(doc_a, doc_b, other_doc)
+plt.show()
+
+# %% [markdown]
 # ## 5. Parity of the model being trained
 #
 # Training below uses `AlbertForPreTraining` (MLM + SOP heads) and its hand-written backward pass. Before
-# trusting a loss curve, the model is checked against Hugging Face transformers on the committed fixture
-# `tests/fixtures/hf/pretraining` (3 layers, MLM labels and SOP labels): the loss, the prediction and SOP
-# logits, every hidden state and attention map, and **every parameter gradient**. In float64 both sides do the
-# same arithmetic in a different order, so they must agree to 1e-10 (they do to ~1e-15). The released-weights
-# check (model card) only applies to a masked-LM checkpoint on disk; it is reported, and skipped here.
+# trusting a loss curve, the model must agree with Hugging Face transformers on the committed fixture
+# `tests/fixtures/hf/pretraining` (3 layers, MLM and SOP labels): every output and **every parameter
+# gradient**, to 1e-10 in float64. The one line below is that check; the appendix
+# ([08 · How we know these numbers are right](08_appendix_parity.ipynb), section 4) reports it in full.
 
 # %%
-card_reproduced_by = parity.model_card_check()   # None: skipped (no released weights here)
-diffs = parity.hf_case_maxdiffs("pretraining", "float64")
-outs = {k: v for k, v in diffs.items() if k.startswith("out.")}
-grads = {k: v for k, v in diffs.items() if k.startswith("grad.")}
-assert max(diffs.values()) <= 1e-10, max(diffs, key=diffs.get)
-print(f"CHECK RAN: HF fixture 'pretraining' in float64: {len(outs)} outputs max|Δ| {max(outs.values()):.1e}, "
-      f"{len(grads)} parameter gradients max|Δ| {max(grads.values()):.1e} (tolerance 1e-10)")
+assert max(parity.hf_case_maxdiffs("pretraining", "float64").values()) <= 1e-10
+print("HF fixture 'pretraining': every output and parameter gradient within 1e-10 (float64)")
 
 # %% [markdown]
 # ## 6. A short MLM + SOP run
@@ -374,11 +394,57 @@ fig.savefig("/tmp/nb06_bundled.png", dpi=90)
 plt.show()
 
 # %% [markdown]
+# ## 8. Exercises
+#
+# Write the function, change the `answer = ...` line to it and run the checker (`exercises/README.md`).
+# The committed notebook grades the reference solutions from `exercises/solutions_06.py`; do not read
+# that file before you try.
+#
+# ### Exercise 1: build an SOP example
+#
+# Write `sop_example(a, b, swapped, cls_id, sep_id) -> (input_ids, token_type_ids, label)` for two
+# consecutive segments `a` then `b` (lists of ids): `[CLS] first [SEP] second [SEP]`, where the segments
+# are swapped when `swapped` is true; token type 0 up to and including the first `[SEP]`, 1 after it
+# (the final `[SEP]` included); label 1 when swapped, 0 in order. No padding. The checker compares with
+# the library's `build_example` (section 4's examples) on a small made-up vocabulary.
+
+# %%
+def my_sop_example(a, b, swapped, cls_id, sep_id):
+    raise NotImplementedError
+
+
+answer = solutions.sop_example                   # replace with: answer = my_sop_example
+
+# %%
+check.grade(ex06.sop_example, answer)
+
+# %% [markdown]
+# ### Exercise 2: the 80/10/10 rule
+#
+# Once positions are chosen for prediction (section 2), each one is corrupted independently: with
+# probability 0.8 it becomes `[MASK]`, with 0.1 a random piece, with 0.1 it stays as it is; the label is
+# the original id at every chosen position (whatever happened to it) and −100 (ignored by the loss)
+# everywhere else. Write `corrupt(ids, positions, u, random_ids, mask_id) -> (input_ids, labels)`, with
+# the randomness handed in so that the answer is checkable: `u[j]` is a uniform draw in [0, 1) for
+# `positions[j]` (u < 0.8: `[MASK]`; 0.8 ≤ u < 0.9: `random_ids[j]`; otherwise unchanged).
+
+# %%
+def my_corrupt(ids, positions, u, random_ids, mask_id):
+    raise NotImplementedError
+
+
+answer = solutions.corrupt                       # replace with: answer = my_corrupt
+
+# %%
+check.grade(ex06.corrupt, answer)
+
+# %% [markdown]
 # ## Summary
 #
 # * Masking works on whole words and n-grams of up to three words; on real text the first span's length
 #   matches p(n) ∝ 1/n within 4 standard errors, 15 % of pieces are predicted, split 80/10/10.
-# * SOP pairs are two consecutive stretches of one document, swapped half of the time.
+# * SOP pairs are two consecutive stretches of one document, swapped half of the time; NSP's negatives
+#   come from another document, which a model can spot by topic alone.
 # * The pretraining model matches HF transformers to float64 rounding, gradients included; a tiny run on
 #   a CPU drops the loss from ln V + ln 2 by several nats in 80 steps.
 
