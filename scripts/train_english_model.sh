@@ -10,7 +10,7 @@
 # session, so a phase starts from the exported weights with --init-from: a fresh LAMB state and warmup).
 # Within a session, rerunning the same command continues bit for bit (--resume).
 #   phase 1 (2026-12-05): from scratch; steps 1-3,250 scheduled for 9,000, then scheduled for 40,000
-#                         (--resume with a larger --steps), stopped at the session's end (weights/README.md)
+#                         (--resume with a larger --steps), stopped at step 9,000 and exported (weights/README.md)
 # Each later phase: --init-from weights/wip/minialbert-english, its own --steps and --warmup 300.
 set -euo pipefail
 cd "$(dirname "$0")/.."
