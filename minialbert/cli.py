@@ -20,7 +20,7 @@ from .config import AlbertConfig
 from .hub import DEFAULT_MODEL_NAME, default_model_summary, download_model, resolve
 from .io import CheckpointError
 from .model.trace import save_trace
-from .pipeline import FillMaskError, pipeline
+from .pipeline import pipeline
 from .tokenization import load_tokenizer
 from .version import __version__
 from .training.finetune import FinetuneConfig, finetune

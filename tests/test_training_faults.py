@@ -163,7 +163,8 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize("field,value", [("lr", float("nan")), ("lr", -1e-3), ("steps", 0), ("batch_size", "8"),
-                                         ("warmup_steps", -1), ("clip_norm", float("inf"))])
+                                         ("warmup_steps", -1), ("clip_norm", float("inf")),
+                                         ("position_init", "sinusoid"), ("init_from", 3)])
 def test_bad_training_settings_are_one_clear_error(tmp_path, field, value):
     with pytest.raises(ValueError, match=field):
         tc(tmp_path, "run", **{field: value})

@@ -98,13 +98,14 @@ class TrainConfig:
              and math.isfinite(self.loss_scale) and self.loss_scale >= 0, "loss_scale", "a finite number >= 0")
         need(isinstance(self.loss_scale_window, int) and not isinstance(self.loss_scale_window, bool)
              and self.loss_scale_window >= 1, "loss_scale_window", "an integer >= 1")
+        need(self.position_init in ("normal", "sinusoidal"), "position_init", "'normal' or 'sinusoidal'")
+        need(self.init_from is None or isinstance(self.init_from, str), "init_from", "a model directory or name")
 
     def loss_scaler(self) -> Optional[DynamicLossScaler]:
         """The run's dynamic loss scaler, or None (no scaling: float32, float64, bfloat16 by default)."""
         if self.loss_scale == 0 and self.dtype != "float16":
             return None
         return DynamicLossScaler(init_scale=self.loss_scale or 2.0 ** 16, growth_interval=self.loss_scale_window)
-        need(self.position_init in ("normal", "sinusoidal"), "position_init", "'normal' or 'sinusoidal'")
 
 
 # What a resumed run must share with the run that saved the checkpoint: anything else would silently
