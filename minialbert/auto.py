@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 
 from .hub import resolve
-from .io import CheckpointError, check_state_shapes, load_state_dict_into, read_checkpoint, save_pretrained
+from .io import CheckpointError, load_pretrained, save_pretrained
 from .model import MODEL_CLASSES
 from .tokenization import load_tokenizer
 
@@ -36,17 +36,8 @@ def _read_model(path, model_class=None, dtype="float32", device="cpu"):
     declared shapes checked against the config before any tensor byte is read."""
     if model_class is not None and model_class not in MODEL_CLASSES:
         raise CheckpointError(f"unknown model class {model_class!r}; one of {sorted(MODEL_CLASSES)}")
-    made = {}
-
-    def check(config, shapes, source):
-        cls = MODEL_CLASSES[model_class] if model_class else guess_model_class(config, shapes)
-        made["model"] = cls(config, seed=0, dtype=dtype, device=device, init=False)   # no arrays yet
-        return check_state_shapes(made["model"], shapes, strict=False, source=str(source))
-
-    _config, state, source = read_checkpoint(path, check=check)
-    model = made["model"]
-    load_state_dict_into(model, state, strict=False, source=str(source))
-    return model.init_missing()
+    pick = (lambda config, shapes: MODEL_CLASSES[model_class]) if model_class else guess_model_class
+    return load_pretrained(None, path, dtype=dtype, device=device, pick=pick)
 
 
 def load_model(name_or_path, dtype="float32", device="cpu"):

@@ -63,15 +63,6 @@ def cmd_trace(args):
           f"{sum(k.startswith('grad/') for k in keys)} gradients)")
 
 
-def _read_texts(args):
-    """The texts: the arguments, or standard input read lazily (one text a line, blank lines skipped)."""
-    if args.text:
-        return list(args.text)
-    if sys.stdin is None or sys.stdin.isatty():
-        raise UserError("give one or more texts with [MASK], or pipe them in, one per line")
-    return (line.rstrip("\n") for line in sys.stdin if line.strip())
-
-
 def _print_table(text, res):
     per_mask = res if res and isinstance(res[0], list) else [res]
     print(text)
@@ -98,22 +89,9 @@ def cmd_fill_mask(args):
               "(--quiet hides this line).", file=sys.stderr)
     fill = pipeline("fill-mask", model=args.model, tokenizer=args.tokenizer, device=args.device, top_k=args.top_k,
                     batch_size=args.batch_size, targets=args.targets)
-    texts = _read_texts(args)
-    if args.json and isinstance(texts, list) and len(texts) == 1:
-        print(json.dumps(fill(texts[0], truncate=args.truncate), ensure_ascii=False, indent=1))
-        return
-    n = 0
-    for text, res in fill.iter_results(texts, truncate=args.truncate):   # printed as each micro-batch ends
-        if args.json:   # one JSON array of results, written item by item
-            print(("[" if n == 0 else ",") + json.dumps(res, ensure_ascii=False))
-        else:
-            _print_table(text, res)
-        n += 1
-        sys.stdout.flush()
-    if n == 0:
-        raise UserError("no text on standard input")
-    if args.json:
-        print("]")
+    texts = _task_texts(args, " with [MASK]")
+    _stream(fill.iter_results(texts, truncate=args.truncate), args, _print_table,   # as each micro-batch ends
+            lambda t: fill(t, truncate=args.truncate))
 
 
 def _device_arg(text):
@@ -139,11 +117,12 @@ def _task_pipeline(task, args, **kwargs):
                     batch_size=args.batch_size, **kwargs)
 
 
-def _task_texts(args):
+def _task_texts(args, kind=""):
+    """The texts: the arguments, or standard input read lazily (one text a line, blank lines skipped)."""
     if args.text:
         return list(args.text)
     if sys.stdin is None or sys.stdin.isatty():
-        raise UserError("give one or more texts, or pipe them in, one per line")
+        raise UserError(f"give one or more texts{kind}, or pipe them in, one per line")
     return (line.rstrip("\n") for line in sys.stdin if line.strip())
 
 

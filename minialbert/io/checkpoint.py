@@ -77,16 +77,18 @@ def read_checkpoint(path, check=None):
     return config, state, index
 
 
-def load_pretrained(cls, path, dtype="float32", device="cpu", **config_overrides):
+def load_pretrained(cls, path, dtype="float32", device="cpu", *, pick=None, **config_overrides):
     """cls.from_pretrained: a model of class `cls` with the weights of the checkpoint at `path`
     (an existing directory; names are resolved by the caller, see hub.resolve). The checkpoint's
-    declared shapes are checked against the config before any tensor is read."""
+    declared shapes are checked against the config before any tensor is read. pick(config, shapes),
+    when given, chooses the class from what the checkpoint declares (auto.load_model)."""
     made = {}
 
     def check(config, shapes, source):
         if config_overrides:
             config = config.replace(**config_overrides)
-        made["model"] = cls(config, seed=0, dtype=dtype, device=device, init=False)   # no arrays yet
+        model_cls = pick(config, shapes) if pick is not None else cls
+        made["model"] = model_cls(config, seed=0, dtype=dtype, device=device, init=False)   # no arrays yet
         return check_state_shapes(made["model"], shapes, strict=False, source=str(source))
 
     _config, state, source = read_checkpoint(path, check=check)
