@@ -10,6 +10,8 @@
 # Model: the bundled `minialbert/bundled/minialbert-default` (a small ALBERT that minialbert pretrained itself on the
 # Python documentation on a 2-core CPU; weights/README.md). It is small and its answers are often wrong, and
 # nothing below hard-codes what it predicts: every number about it is read or computed when the notebook runs.
+#
+# Two exercises at the end: the top-k step for a batch of masks, and the pipeline's `targets=` scoring.
 
 # %%
 import json
@@ -24,6 +26,8 @@ import minialbert as ma
 from minialbert import backend, ops, parity
 from minialbert.hub import default_model_path
 from minialbert.pipeline import FillMaskError
+
+from exercises import check, ex05, solutions_05 as solutions   # notebooks/exercises: section 8
 
 t_start = time.perf_counter()
 MODEL_DIR = default_model_path()                    # minialbert/bundled/minialbert-default
@@ -270,6 +274,69 @@ for what, bad in bad_inputs.items():
 short_first = "[MASK] " + "word " * (limit + 20)
 print(f"truncate=True on a {len(tok(short_first)['input_ids'])}-piece text with the mask near the start: "
       f"{len(fill(short_first, truncate=True))} predictions (limit {limit})")
+
+# %% [markdown]
+# ## 8. Exercises
+#
+# Write the function, change the `answer = ...` line to it and run the checker (`exercises/README.md`).
+# The committed notebook grades the reference solutions from `exercises/solutions_05.py`; do not read
+# that file before you try. The checkers use a freshly initialised float64 model on the real vocabulary
+# (not the bundled model) and compare with what `ma.pipeline("fill-mask")` returns for it.
+#
+# ### Exercise 1: top-k for every mask at once
+#
+# Section 3 did one mask. Write `top_k(logits, k) -> (ids, scores)` for `logits` of shape (N, V), one row
+# per `[MASK]` (the pipeline stacks the masks of a whole batch of texts): for each row, the k most probable
+# token ids, most probable first, and their softmax probabilities, both (N, k). As the pipeline:
+# softmax over the vocabulary in float64, without letting `exp` overflow; equal probabilities in
+# increasing id order. The checker also feeds rows with many tied logits and rows shifted by +800 (which
+# leave the softmax unchanged).
+
+# %%
+def my_top_k(logits, k):
+    raise NotImplementedError
+
+
+answer = solutions.top_k                          # replace with: answer = my_top_k
+
+# %%
+check.grade(ex05.top_k, answer)
+
+# %% [markdown]
+# ### Exercise 2: `targets=`
+#
+# `fill(text, targets=[...])` scores only the given words. What is a target's score: its probability
+# among the whole vocabulary, or among the targets? Hugging Face (and so minialbert) keeps the first: the
+# softmax runs over the whole vocabulary, the targets' probabilities are picked out and ranked, and they
+# do not sum to one. Here is the other reading through the checker (`run` returns the report without
+# raising): the ranking is the same, since a softmax keeps the order, but every score is wrong.
+
+# %%
+def renormalised_target_scores(logits, target_ids, k):
+    p, _ = ops.softmax_forward(logits[:, target_ids])          # (N, K): softmax over the targets only
+    order = np.argsort(-p, axis=-1, kind="stable")[:, :k]      # positions in target_ids
+    return np.asarray(target_ids)[order], np.take_along_axis(p, order, axis=-1)
+
+
+report = check.run(ex05.target_scores, renormalised_target_scores)
+print(report)
+assert not report.passed and all(v.name.startswith("scores") for v in report.failures)   # ids right, scores not
+
+# %% [markdown]
+# Now write `target_scores(logits, target_ids, k) -> (ids, scores)` as the pipeline does it: `logits`
+# (N, V), `target_ids` a list of K vocabulary ids (what `fill.target_ids(["▁module", ...])` makes of
+# the strings); for each row the min(k, K) most probable targets, as **vocabulary ids**, with their
+# probabilities under the softmax over the whole vocabulary; ties in the order the targets were given.
+
+# %%
+def my_target_scores(logits, target_ids, k):
+    raise NotImplementedError
+
+
+answer = solutions.target_scores                  # replace with: answer = my_target_scores
+
+# %%
+check.grade(ex05.target_scores, answer)
 
 # %% [markdown]
 # ## Summary

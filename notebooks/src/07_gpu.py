@@ -11,6 +11,9 @@
 #
 # Where no GPU is present (CI, and the machine this notebook was last executed on, see the output) the GPU
 # cells say so and the CPU half still runs in full.
+#
+# Three exercises at the end, all of which run on a CPU: an op written for either backend, a timer that
+# is right on an asynchronous device, and a prediction of how much memory a forward pass keeps.
 
 # %%
 import inspect
@@ -23,6 +26,9 @@ import numpy as np
 
 import minialbert as ma
 from minialbert import backend, ops, parity
+from minialbert.model.memory import cache_bytes
+
+from exercises import check, ex07, solutions_07 as solutions   # notebooks/exercises: section 5
 
 parity.use_fixtures(Path.cwd().resolve().parent / "tests" / "fixtures" / "hf")   # notebooks/ is in the repository
 
@@ -242,6 +248,122 @@ ax.grid(True, which="both", alpha=0.3)
 fig.tight_layout()
 fig.savefig("/tmp/nb07_timing.png", dpi=90)
 plt.show()
+
+# %% [markdown]
+# ## 5. Exercises
+#
+# Write the function, change the `answer = ...` line to it and run the checker (`exercises/README.md`).
+# The committed notebook grades the reference solutions from `exercises/solutions_07.py`; do not read
+# that file before you try. Every checker runs on a CPU.
+#
+# ### Exercise 1: an op for either backend
+#
+# Write `log_softmax(x)` over the last axis, any number of leading axes, the way section 1's softmax is
+# written: `xp = backend.array_module(x)` and only `xp.` functions and array methods (no `np.`), so that
+# it runs unchanged on a CuPy array and returns its result on the same device, in `x`'s dtype. Subtract
+# each row's maximum before `exp`: the checker feeds rows shifted by +800 (`exp` overflows float64 above
+# about 709) and an entry 800 below its row's maximum (its probability underflows to 0, so taking the
+# log of a softmax gives −inf there). It compares with the log-sum-exp that the library's cross-entropy
+# keeps per row (`ops.cross_entropy_forward`), and, when a GPU is present, also runs your function on
+# a CuPy array.
+
+# %%
+def my_log_softmax(x):
+    xp = backend.array_module(x)
+    raise NotImplementedError
+
+
+answer = solutions.log_softmax                    # replace with: answer = my_log_softmax
+
+# %%
+check.grade(ex07.log_softmax, answer)
+
+# %% [markdown]
+# ### Exercise 2: timing an asynchronous device
+#
+# Section 4 times with `sync` after every call because a CuPy call returns as soon as its kernels are
+# queued. The checker makes this visible without a GPU: it passes `fn`, `sync` and `clock` of a
+# *simulated* GPU whose clock it advances itself. A call costs 0.05 ms on the host and queues a few ms of
+# device work; `sync()` waits until the queue is empty; the first call also compiles for 250 ms; and one
+# timed run is 40 ms slower than the others (a busy machine). Here is section 4's timer without the
+# sync through the checker (`run` returns the report without raising): right on the simulated CPU,
+# it measures only the launches on the GPU.
+
+# %%
+def timer_without_sync(fn, sync, repeats, clock):
+    fn()
+    runs = []
+    for _ in range(repeats):
+        t = clock()
+        fn()                                        # on a GPU this returns once the work is queued
+        runs.append(clock() - t)
+    return 1e3 * statistics.median(runs)
+
+
+report = check.run(ex07.timed, timer_without_sync)
+print(report)
+assert not report.passed and all("GPU" in v.name for v in report.failures)
+
+# %% [markdown]
+# Now write `timed(fn, sync, repeats, clock)`: one untimed warm-up call, then `repeats` runs, each timed
+# from just before `fn()` to just after `sync()`; return the median in milliseconds (`clock()` returns
+# seconds, as `time.perf_counter`). The checker also catches the mean instead of the median, no warm-up,
+# and seconds.
+
+# %%
+def my_timed(fn, sync, repeats, clock):
+    raise NotImplementedError
+
+
+answer = solutions.timed                          # replace with: answer = my_timed
+
+# %%
+check.grade(ex07.timed, answer)
+
+# %% [markdown]
+# ### Exercise 3: how much memory does a forward pass keep?
+#
+# A GPU's memory, not its speed, usually decides the largest batch. Besides the parameters, a forward
+# pass keeps every layer's cache for the backward pass. For one application of a post-LN `gelu_new`
+# layer without dropout (`minialbert/model/memory.py`, `docs/memory.md`), with s bytes per element:
+#
+# | tensor | size | what it is |
+# |---|---|---|
+# | attention.qkv | 3 s B T H | the fused Q/K/V projection's output |
+# | attention.probs | s B NH T T | the attention probabilities, one T × T map per head |
+# | attention.context | s B T H | probabilities @ V, heads side by side |
+# | attention.ln | s B T (H + 1) | the LayerNorm's normalised input and 1/std per row |
+# | attention.y | s B T H | the attention block's output |
+# | ffn.act | 3 s B T I | gelu_new's input, its tanh, its output |
+# | ffn.ln | s B T (H + 1) | the second LayerNorm |
+# | ffn.y | s B T H | the layer's output |
+#
+# Write `encoder_cache_bytes(cfg, B, T, itemsize)`: the bytes all the layers of the encoder keep, for
+# configurations with `inner_group_num = 1`. Remember notebook 02: a model with G groups stores G sets
+# of weights but runs L layers. The checker compares with the memory model
+# (`minialbert.model.memory.cache_bytes`), which `tests/test_memory.py` checks byte for byte against
+# the allocations of a CuPy stand-in (`tests/cupy_strict/`).
+
+# %%
+def my_encoder_cache_bytes(cfg, B, T, itemsize):
+    raise NotImplementedError
+
+
+answer = solutions.encoder_cache_bytes            # replace with: answer = my_encoder_cache_bytes
+
+# %%
+check.grade(ex07.encoder_cache_bytes, answer)
+
+# %% [markdown]
+# For scale, with the memory model: albert-xxlarge (L = 12 applications of one shared layer) at B = 8,
+# T = 512 in float32. Sharing stores one layer's weights instead of L, but the forward pass still keeps
+# L caches.
+
+# %%
+xx = ma.preset("albert-xxlarge-v2")
+layers = sum(v for k, v in cache_bytes(xx, 8, 512, dtype="float32", head=None).items() if k.startswith("layers."))
+print(f"albert-xxlarge-v2, B = 8, T = 512, float32: the layers keep {layers / 2**30:.1f} GiB for the backward; "
+      f"the parameters take {4 * ma.count_parameters(xx) / 2**30:.2f} GiB")
 
 # %% [markdown]
 # ## Summary
