@@ -29,12 +29,12 @@ from pathlib import Path
 
 import numpy as np
 import matplotlib.pyplot as plt
-from matplotlib.colors import ListedColormap
 
 import minialbert as ma
 from minialbert import hub, parity
 from minialbert.model import backbone_specs, sublayer_prefixes
 
+import nbhelpers                                  # notebooks/nbhelpers.py: the long drawing code
 from exercises import check, ex02, solutions_02 as solutions
 
 T0 = time.time()
@@ -67,21 +67,7 @@ for r, (L, G) in enumerate(choices):
     print(f"L={L:>2d} G={G:>2d} L/G={L / G:<5.3g} group of each layer: {' '.join(map(str, groups)):<24s}"
           f" positions per group: {sizes.tolist()}")
 
-fig, ax = plt.subplots(figsize=(10, 3.8))
-ax.imshow(grid, cmap=ListedColormap(plt.cm.tab20.colors[:12]), vmin=-0.5, vmax=11.5, aspect="auto")
-for r in range(grid.shape[0]):
-    for i in range(Lmax):
-        if not np.isnan(grid[r, i]):
-            ax.text(i, r, int(grid[r, i]), ha="center", va="center", fontsize=9)
-ax.set_xticks(range(Lmax))
-ax.set_yticks(range(len(choices)), [f"L={L}, G={G} (L/G={L / G:.3g})" for L, G in choices])
-ax.set(title="Group run by each layer position: int(i / (L / G))  (cell text = group index)",
-       xlabel="layer position i (0-based)")
-ax.set_xticks(np.arange(-0.5, Lmax), minor=True)
-ax.set_yticks(np.arange(-0.5, len(choices)), minor=True)
-ax.grid(which="minor", color="white", lw=2)
-ax.tick_params(which="minor", length=0)
-fig.tight_layout()
+fig = nbhelpers.plot_group_grid(choices, grid)
 plt.show()
 
 # %% [markdown]
@@ -288,33 +274,7 @@ for name, r in results.items():
         print(f"{name if k == 0 else '':<32s} {k:>5d} {l2:>7.3f} {cs:>7.4f} {ang:>6.2f}°")
 
 # %%
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.3))
-styles = [dict(marker="o", ls="-", ms=7), dict(marker="s", ls="-", ms=9, alpha=0.7),
-          dict(marker="D", ls="--", ms=4), dict(marker="^", ls=":", ms=6)]
-for (name, r), st in zip(results.items(), styles):
-    x = np.arange(len(r))
-    ax1.plot(x, r[:, 0], label=name, **st)
-    ax2.plot(x, r[:, 1], label=name, **st)
-ax1.set(title="L2 distance between a layer's input and output", xlabel="layer index (0-based)",
-        ylabel="mean L2 distance per token (hidden units)")
-ax2.set(title="Cosine similarity between a layer's input and output", xlabel="layer index (0-based)",
-        ylabel="mean cosine similarity per token")
-sec = ax2.secondary_yaxis("right", functions=(lambda c: np.degrees(np.arccos(np.clip(c, -1, 1))),
-                                              lambda d: np.cos(np.radians(d))))
-sec.set_ylabel("the same axis as an angle (degrees)")
-lo, hi = ax2.get_ylim()
-ticks, last = [], -np.inf
-for deg in (90, 60, 50, 40, 30, 20, 10, 5, 2, 1, 0):     # bottom to top; keep ticks apart
-    c = np.cos(np.radians(deg))
-    if lo <= c <= hi and c - last >= 0.07 * (hi - lo):
-        ticks.append(deg)
-        last = c
-sec.set_yticks(ticks)
-for ax in (ax1, ax2):
-    ax.set_xticks(range(max(len(r) for r in results.values())))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-fig.tight_layout()
+fig = nbhelpers.plot_layer_transitions(results)     # the L2 panel has a log scale
 plt.show()
 
 # %% [markdown]
@@ -330,18 +290,8 @@ r24 = transitions(unrolled, enc)
 r24_rand = transitions(ma.AlbertModel(cfg_b.replace(num_hidden_layers=24), seed=0), enc)
 assert np.allclose(r24[:cfg_b.num_hidden_layers], results["bundled model, trained, shared"], atol=1e-5)
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.0))
-for r, name, mk in ((r24, "bundled shared layer, unrolled", "o"), (r24_rand, "random shared layer", "s")):
-    ax1.plot(r[:, 0], marker=mk, ms=4, label=name)
-    ax2.plot(r[:, 2], marker=mk, ms=4, label=name)
-for ax in (ax1, ax2):
-    ax.axvspan(-0.5, cfg_b.num_hidden_layers - 0.5, color="0.9", zorder=0, label="trained depth")
-    ax.set_xlabel("application of the shared layer (0-based)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-ax1.set(title="One shared layer applied 24 times: L2 step", ylabel="mean L2 distance per token (hidden units)")
-ax2.set(title="One shared layer applied 24 times: angle step", ylabel="mean angle per token (degrees)")
-fig.tight_layout()
+fig = nbhelpers.plot_unrolled_steps({"bundled shared layer, unrolled": r24, "random shared layer": r24_rand},
+                                     trained_depth=cfg_b.num_hidden_layers)
 plt.show()
 tr_steps = results["bundled model, trained, shared"][1:, 0]
 trend = "shrink at every layer" if np.all(np.diff(tr_steps) < 0) else "do not shrink monotonically"

@@ -34,6 +34,7 @@ import numpy as np
 import minialbert as ma
 from minialbert import ops, parity
 
+import nbhelpers                                  # notebooks/nbhelpers.py: the long drawing code
 from exercises import check, ex03, solutions_03 as solutions
 
 T0 = time.time()
@@ -210,18 +211,7 @@ print("OK: head 0 of the reshaped tensors is the head computed by hand")
 
 # %%
 # Where each column of the fused (B, T, 3H) output goes.
-part = np.repeat(np.arange(3), H)                       # 0 q, 1 k, 2 v
-head = np.tile(np.repeat(np.arange(NH), HS), 3)         # head of each column
-fig, ax = plt.subplots(figsize=(10, 1.9))
-ax.imshow((part * NH + head)[None, :], cmap="tab10", aspect="auto", vmin=0, vmax=9)
-for c in range(3 * H):
-    ax.text(c, 0, f"{'qkv'[part[c]]}{head[c]}", ha="center", va="center", fontsize=8)
-ax.set_yticks([])
-ax.set_xticks(np.arange(0, 3 * H, HS))
-ax.set_xlabel(f"column of the fused projection output (3H = {3 * H}); label = q/k/v and head index")
-ax.set_title(f"Fused QKV layout: [Q | K | V], each split into NH = {NH} heads of HS = {HS} columns")
-fig.tight_layout()
-fig.savefig("/tmp/nb03_fig1_qkv_layout.png", dpi=110)
+fig = nbhelpers.plot_qkv_layout(H, NH, HS)
 plt.show()
 
 # %% [markdown]
@@ -253,33 +243,15 @@ assert np.allclose(att.sum(-1), 1.0)
 
 
 # %%
-def heatmap(ax, A, title, labels, ylabel=True):
-    im = ax.imshow(A, cmap="viridis", vmin=0.0, vmax=1.0)
-    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
-    ax.set_yticks(range(len(labels)), labels, fontsize=8)
-    ax.set_xlabel("key (token attended to)")
-    if ylabel:
-        ax.set_ylabel("query (token attending)")
-    ax.set_title(title, fontsize=10)
-    return im
-
-
 layer = L - 1
-fig, axes = plt.subplots(1, NHm, figsize=(5.0 * NHm + 1.2, 5.6), squeeze=False, constrained_layout=True)
-for hh, ax in enumerate(axes[0]):
-    im = heatmap(ax, att[layer, hh], f"layer {layer}, head {hh}", tokens, ylabel=hh == 0)
-fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="attention probability")
-fig.suptitle(f"All {NHm} heads of the last layer ({layer}) for one sentence; each row sums to 1")
-fig.savefig("/tmp/nb03_fig2_heads_last_layer.png", dpi=110, bbox_inches="tight")
+fig = nbhelpers.attention_heatmaps(att[layer], [f"layer {layer}, head {hh}" for hh in range(NHm)], tokens,
+                                   suptitle=f"All {NHm} heads of the last layer ({layer}) for one sentence; "
+                                            "each row sums to 1")
 plt.show()
 
-fig, axes = plt.subplots(1, L, figsize=(4.4 * L + 1.2, 5.2), squeeze=False, constrained_layout=True)
-for ll, ax in enumerate(axes[0]):
-    im = heatmap(ax, att[ll, 0], f"layer {ll}, head 0", tokens, ylabel=ll == 0)
-fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="attention probability")
-fig.suptitle(f"Head 0 across the {L} layers (G = {c.num_hidden_groups}: "
-             + ("the same weights in every layer" if c.num_hidden_groups == 1 else "groups of shared weights") + ")")
-fig.savefig("/tmp/nb03_fig3_head0_layers.png", dpi=110, bbox_inches="tight")
+sharing = "the same weights in every layer" if c.num_hidden_groups == 1 else "groups of shared weights"
+fig = nbhelpers.attention_heatmaps(att[:, 0], [f"layer {ll}, head 0" for ll in range(L)], tokens,
+                                   suptitle=f"Head 0 across the {L} layers (G = {c.num_hidden_groups}: {sharing})")
 plt.show()
 
 # %% [markdown]
@@ -377,27 +349,10 @@ print("mean attention mass the real tokens put on pad keys without the mask, per
 # %%
 pad_labels = [t.replace("\u2581", "") or "\u2581" for t in tok.convert_ids_to_tokens(batch["input_ids"][0])]
 show = int(np.argmax(leak))                            # the layer where the leak is largest
-fig, axes = plt.subplots(1, 3, figsize=(19, 6.2), gridspec_kw={"width_ratios": [1, 1, 0.9]},
-                         constrained_layout=True)
-im = heatmap(axes[0], o_mask.attentions[show][0, 0], f"with the mask: layer {show}, head 0", pad_labels)
-heatmap(axes[1], o_nomask.attentions[show][0, 0], f"without the mask: layer {show}, head 0", pad_labels,
-        ylabel=False)
-for ax in axes[:2]:
-    ax.axvline(n - 0.5, color="red", lw=1.5)
-    ax.axhline(n - 0.5, color="red", lw=1.5, ls=":")
-fig.colorbar(im, ax=axes[1], shrink=0.8, label="attention probability")
-ks = np.arange(1, L + 1)
-floor = 1e-17   # a difference of exactly 0 is drawn at this floor on the log axis
-axes[2].semilogy(ks, np.maximum(hs_mask[1:], floor), "o-", label="with the mask")
-axes[2].semilogy(ks, np.maximum(hs_nomask[1:], floor), "s-", label="without the mask")
-axes[2].axhline(1e-12, color="gray", ls="--", lw=1, label="assert bound 1e-12")
-axes[2].set_xticks(ks)
-axes[2].set_xlabel("layer output (hidden_states[k])")
-axes[2].set_ylabel("max |h(padded batch) - h(alone)|, real positions")
-axes[2].set_title("Does padding change the real tokens?")
-axes[2].legend()
-fig.suptitle(f"The short sentence padded to T = {Tb}: solid red line separates real keys (left) from pad keys, dotted line real queries (above) from pad queries")
-fig.savefig("/tmp/nb03_fig4_padding.png", dpi=110, bbox_inches="tight")
+fig = nbhelpers.plot_padding_leak(o_mask.attentions[show][0, 0], o_nomask.attentions[show][0, 0], pad_labels, n,
+                                  hs_mask, hs_nomask, layer=show, bound=1e-12,
+                                  suptitle=f"The short sentence padded to T = {Tb}: solid red line separates real keys "
+                                           "(left) from pad keys,\ndotted line real queries (above) from pad queries")
 plt.show()
 
 # %% [markdown]
@@ -470,16 +425,7 @@ scaled, raw = np.array(ent["scaled by 1/√HS"]), np.array(ent["unscaled"])
 assert np.all(raw < scaled) and np.all(np.diff(raw) < 0)        # unscaled maps sharpen as HS grows
 assert np.ptp(scaled) < 0.2 and raw[-1] < 0.25 * scaled[-1]     # scaled ones stay put; at HS=256 near one-hot
 
-fig, ax = plt.subplots(figsize=(6.5, 3.8))
-for name, vals in ent.items():
-    ax.plot(sizes, vals, "o-", label=name)
-ax.axhline(np.log(Tq), color="gray", ls="--", lw=1, label=f"uniform over T = {Tq}: log T")
-ax.set(xscale="log", xlabel="head size HS", ylabel="mean attention entropy (nats)", ylim=(0, np.log(Tq) * 1.1),
-       title="Random q, k: the 1/√HS scaling keeps the softmax from saturating")
-ax.set_xticks(sizes, [str(h) for h in sizes])
-ax.legend()
-ax.grid(alpha=0.3)
-fig.tight_layout()
+fig = nbhelpers.plot_entropy_vs_head_size(sizes, ent, Tq)
 plt.show()
 
 # %% [markdown]

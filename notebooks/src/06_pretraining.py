@@ -27,8 +27,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import Patch
-from matplotlib.lines import Line2D
 
 import minialbert as ma
 from minialbert import parity
@@ -108,61 +106,11 @@ print(f"budget {budget} pieces; chose {int(chosen.sum())} pieces in {len(spans)}
       f"{[b - a for a, b in spans]} words; outcomes: " +
       ", ".join(f"{k} {int((outcome == k).sum())}" for k in ("mask", "random", "kept")))
 
-BOX = {"mask": "#e45756", "random": "#f2a541", "kept": "#59a14f"}
-NCOL = {1: "#4e79a7", 2: "#b07aa1", 3: "#222222"}
-
-
-def layout(ids, masked, width):
-    """Flow the pieces the model sees into rows of `width` character cells: [(text, x0, x1, row)].
-    Spaces come from the ORIGINAL pieces ("▁" = a new word), so a replaced piece keeps its place."""
-    orig, shown = tok.convert_ids_to_tokens(ids.tolist()), tok.convert_ids_to_tokens(masked.tolist())
-    texts = [s.lstrip("▁") or "▁" for s in shown]                   # a lone "▁" piece is shown as itself
-    starts_word = [o.startswith("▁") or i == 0 or vocab.special[ids[i]] or vocab.special[ids[i - 1]]
-                   for i, o in enumerate(orig)]
-    x, row, cells = 0, 0, []
-    for i, s in enumerate(texts):
-        if starts_word[i]:
-            j = i + 1
-            while j < len(texts) and not starts_word[j]:
-                j += 1
-            word_len = sum(len(t) for t in texts[i:j])
-            if x > 0 and x + 1 + word_len > width:                 # wrap before a word, never inside one
-                x, row = 0, row + 1
-            elif x > 0:
-                x += 1                                              # the space between two words
-        cells.append((s, x, x + len(s), row))
-        x += len(s)
-    return cells
-
-
-WIDTH, ROW = 110, 2.4                              # characters per row; vertical distance between rows
-cells = layout(ids, masked, WIDTH)
-n_rows = cells[-1][3] + 1
-fig, ax = plt.subplots(figsize=(13, 0.62 * n_rows + 1.3))
-ax.set_xlim(-1, WIDTH + 1)
-ax.set_ylim(-(n_rows - 1) * ROW - 1.6, 1.2)
-ax.axis("off")
-fig.tight_layout()
-# font size whose monospace advance (0.6 em) is exactly one character cell of the axes
-cell_pt = ax.get_position().width * fig.get_figwidth() * 72 / (WIDTH + 2)
-for i, (s, x0, x1, row) in enumerate(cells):
-    style = dict(boxstyle="square,pad=0.1", fc=BOX[outcome[i]], ec="none", alpha=0.85) if outcome[i] else None
-    ax.text(x0, -row * ROW, s, family="DejaVu Sans Mono", fontsize=cell_pt / 0.602, va="center", ha="left",
-            bbox=style)
-for a, b in spans:                                 # underline each span, row by row
-    first, last = starts[a], starts[b - 1] + lengths[b - 1] - 1
-    for r in sorted({cells[i][3] for i in range(first, last + 1)}):
-        on_row = [cells[i] for i in range(first, last + 1) if cells[i][3] == r]
-        ax.plot([on_row[0][1], on_row[-1][2]], [-r * ROW - 0.9] * 2, color=NCOL[b - a], lw=2.4,
-                solid_capstyle="butt")
-ax.legend(handles=[Patch(color=BOX["mask"], label="→ [MASK] (80 %)"),
-                   Patch(color=BOX["random"], label="→ random piece (10 %)"),
-                   Patch(color=BOX["kept"], label="kept as is (10 %)")] +
-                  [Line2D([], [], color=NCOL[n], lw=2.4, label=f"{n}-gram span") for n in (1, 2, 3)],
-          loc="upper center", bbox_to_anchor=(0.5, 0.02), ncol=6, frameon=False, fontsize=10)
-ax.set_title(f"What the model sees: one held-out paragraph after n-gram masking "
-             f"(T = {len(ids)} pieces, budget {budget}, seed {seed})", fontsize=12)
-fig.savefig("/tmp/nb06_masking.png", dpi=90, bbox_inches="tight")
+piece_spans = [(starts[a], starts[b - 1] + lengths[b - 1] - 1, b - a) for a, b in spans]   # first, last piece, n
+fig = nbhelpers.draw_masked_paragraph(pieces, tok.convert_ids_to_tokens(masked.tolist()), vocab.special[ids],
+                                      outcome, piece_spans,
+                                      title=f"What the model sees: one held-out paragraph after n-gram masking "
+                                            f"(T = {len(ids)} pieces, budget {budget}, seed {seed})")
 plt.show()
 
 print(f"{'span':>4} {'n':>2}  {'original words':<30} -> what the model sees")
@@ -237,20 +185,8 @@ share_all = overall[1:] / overall.sum()
 assert share_all[0] >= p[0] and share_all[0] > share_all[1] > share_all[2]   # later spans: shorter on average
 print(f"  all spans: n = 1, 2, 3 shares {np.round(share_all, 3).tolist()} (shorter on average, as explained)")
 
-fig, ax = plt.subplots(figsize=(7, 4))
-xs = np.arange(1, cfg.max_ngram + 1)
-ax.bar(xs - 0.27, p, width=0.26, color="#bbbbbb", label="recipe p(n) ∝ 1/n")
-ax.bar(xs, first[1:] / m_first, width=0.26, color="#4e79a7", label=f"first span per sequence (N = {m_first:,})")
-ax.bar(xs + 0.27, share_all, width=0.26, color="#f28e2b", label=f"all spans (N = {int(overall.sum()):,})")
-err = 4 * np.sqrt(p * (1 - p) / m_first)
-ax.errorbar(xs, p, yerr=err, fmt="none", ecolor="black", capsize=5, label="tolerance for the blue bars: p(n) ± 4 s.e.")
-ax.set_xticks(xs, [f"n = {n}" for n in xs])
-ax.set_xlabel("n-gram length (whole words)")
-ax.set_ylabel("share of masked spans")
-ax.set_title("Masked span lengths on the held-out text vs p(n) ∝ 1/n")
-ax.legend(fontsize=9)
-fig.tight_layout()
-fig.savefig("/tmp/nb06_ngrams.png", dpi=90)
+fig = nbhelpers.plot_ngram_shares(p, first[1:] / m_first, share_all, m_first, int(overall.sum()),
+                                  tolerance=4 * np.sqrt(p * (1 - p) / m_first))
 plt.show()
 
 # %% [markdown]
@@ -349,19 +285,14 @@ print(f"CHECK RAN: the loss fell by more than {MARGIN} nats")
 print("the trainer wrote:", sorted(p.name for p in Path(run_dir).iterdir()), "(temporary directory, removed now)")
 shutil.rmtree(run_dir)
 
-fig, ax = plt.subplots(figsize=(8, 4))
-steps = np.arange(1, len(loss) + 1)
-ax.plot(steps, loss, lw=1, color="#4e79a7", alpha=0.6, label="train loss per step (MLM + SOP)")
-w = 8
-ax.plot(steps[w - 1:], np.convolve(loss, np.ones(w) / w, "valid"), lw=2.2, color="#e15759",
-        label=f"moving average over {w} steps")
-ax.axhline(init_expected, ls="--", color="grey", label=f"uniform guess: ln V + ln 2 = {init_expected:.2f}")
-ax.set_xlabel("optimizer step")
-ax.set_ylabel("loss (nats)")
-ax.set_title(f"Tiny ALBERT (H = 64, L = 2, T = 32, B = 8) on {TEXT.name}")
-ax.legend()
-fig.tight_layout()
-fig.savefig("/tmp/nb06_loss.png", dpi=90)
+# the loss of a model that knows only how often each piece occurs in the text (no context), plus SOP's ln 2
+freq = np.bincount(flat) / len(flat)
+unigram_expected = -(freq[freq > 0] * np.log(freq[freq > 0])).sum() + np.log(2)
+print(f"unigram guess (piece entropy of {TEXT.name} + ln 2): {unigram_expected:.3f}")
+fig = nbhelpers.plot_loss_curves(loss, smooth=8, label="train loss per step (MLM + SOP)",
+                                 baselines={"uniform guess: ln V + ln 2": init_expected,
+                                            "unigram guess: piece entropy + ln 2": unigram_expected},
+                                 title=f"Tiny ALBERT (H = 64, L = 2, T = 32, B = 8) on {TEXT.name}")
 plt.show()
 
 # %% [markdown]
@@ -384,13 +315,8 @@ if "domain" in metrics:
     hits = sum(d["answer"] in [t.strip().lower() for t in d["top5"]] for d in metrics["domain"])
     print(f"domain sentences with the intended word in the top 5: {hits} of {len(metrics['domain'])}")
 
-img = plt.imread(MODEL_DIR / "loss.png")
-fig, ax = plt.subplots(figsize=(11, 11 * img.shape[0] / img.shape[1]))
-ax.imshow(img)
-ax.axis("off")
-ax.set_title("minialbert/bundled/minialbert-default/loss.png, as saved by the trainer (axes: step vs loss / accuracy)")
-fig.tight_layout()
-fig.savefig("/tmp/nb06_bundled.png", dpi=90)
+fig = nbhelpers.show_image(MODEL_DIR / "loss.png", "minialbert/bundled/minialbert-default/loss.png, as saved by the "
+                           "trainer (axes: step vs loss / accuracy)")
 plt.show()
 
 # %% [markdown]
