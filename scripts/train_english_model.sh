@@ -11,6 +11,8 @@
 # Within a session, rerunning the same command continues bit for bit (--resume).
 #   phase 1 (2026-12-05): from scratch; steps 1-3,250 scheduled for 9,000, then scheduled for 40,000
 #                         (--resume with a larger --steps), stopped at step 9,000 and exported (weights/README.md)
+#   phase 2 (2026-12-05, later): the run directory had survived, so --resume of the same 40k schedule,
+#                         steps 9,001-21,750 (~1.7 steps/s alone), exported again (weights/README.md)
 # Each later phase: --init-from weights/wip/minialbert-english, its own --steps and --warmup 300.
 set -euo pipefail
 cd "$(dirname "$0")/.."
