@@ -481,6 +481,40 @@ def plot_loss_curves(loss, smooth=8, baselines=None, title="", label="train loss
     return fig
 
 
+def plot_bundled_run(loss, evals, dips, mlm_baseline, title=""):
+    """The bundled model's run: (left) training loss per step, a running median and the held-out loss,
+    the steps found as dips marked; (right) held-out MLM and SOP accuracy with their no-context baselines
+    (always the commonest piece; a coin flip for SOP). Returns the figure."""
+    loss = np.asarray(loss, dtype=float)
+    steps = np.arange(1, len(loss) + 1)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
+    ax1.plot(steps, loss, lw=0.5, color="#4e79a7", alpha=0.5, label="train loss per step (MLM + SOP)")
+    k = 201
+    if len(loss) > k:
+        med = np.array([np.median(loss[i:i + k]) for i in range(0, len(loss) - k + 1, 25)])
+        ax1.plot(np.arange(k // 2 + 1, len(loss) - k // 2 + 1, 25)[:len(med)], med, lw=2, color="#e15759",
+                 label=f"running median over {k} steps")
+    ax1.plot([e["step"] for e in evals], [e["eval_loss"] for e in evals], "o", ms=3, color="black",
+             label="held-out loss")
+    if len(dips):
+        ax1.plot(dips, loss[np.asarray(dips) - 1], "v", ms=6, color="#f28e2b", label="dips: 1.5 nats under the median")
+    ax1.set(xlabel="optimizer step", ylabel="loss (nats)", title="Training and held-out loss")
+    ax1.grid(alpha=0.3)
+    ax1.legend(fontsize=8)
+    ev_steps = [e["step"] for e in evals]
+    ax2.plot(ev_steps, [e["mlm_accuracy"] for e in evals], "o-", ms=3, label="held-out MLM accuracy")
+    ax2.plot(ev_steps, [e["sop_accuracy"] for e in evals], "s-", ms=3, label="held-out SOP accuracy")
+    ax2.axhline(mlm_baseline, ls="--", color="C0", alpha=0.7, label=f"MLM: always the commonest piece ({mlm_baseline:.2f})")
+    ax2.axhline(0.5, ls=":", color="C1", alpha=0.9, label="SOP: a coin flip (0.50)")
+    ax2.set(xlabel="optimizer step", ylabel="accuracy", ylim=(0, 1), title="Held-out accuracy")
+    ax2.grid(alpha=0.3)
+    ax2.legend(fontsize=8, loc="upper left")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def show_image(path, title, width=11):
     """A saved PNG (e.g. the loss plot a trainer wrote) shown as is, without axes, under `title`.
     Returns the figure."""

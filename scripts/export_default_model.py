@@ -2,8 +2,7 @@
 
     python3 scripts/export_default_model.py RUN DST [--heldout data/corpus-heldout] --about "..."
 
-(DST: minialbert/bundled/minialbert-default for the bundled model, weights/wip/minialbert-english for
-its successor in training; scripts/train_english_model.sh)
+(DST: minialbert/bundled/minialbert-default for the bundled model; scripts/train_default_model.sh)
 
 Writes into DST (fresh: the old files are replaced, nothing stale is kept):
   config.json + model.safetensors   float16 storage (half the size; loading widens to float32)
@@ -12,6 +11,7 @@ Writes into DST (fresh: the old files are replaced, nothing stale is kept):
   metrics.json                      step, train config, held-out MLM/SOP accuracy per source (measured
                                     here on the exported float16 weights), the fill-mask top 5 of every
                                     sentence in weights/sentences/*.json and the hit counts
+  train_loss.json                   the training loss at every step (for notebook 06's reading of the curve)
   loss.png, about.txt               the loss curve; the one-line description fill-mask prints on stderr
 Every figure in metrics.json is re-measured by tests/test_bundled_model.py.
 """
@@ -51,6 +51,15 @@ def fill_mask_hits(model_dir):
     return out
 
 
+def _relative(path):
+    """A path under the repository as repository-relative, any other as its last two parts."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(ROOT))
+    except ValueError:
+        return str(Path(*p.parts[-2:]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("run")
@@ -69,8 +78,16 @@ def main():
     AlbertForPreTraining.from_pretrained(ck).save_pretrained(tmp, dtype="float16")
     # the run's tokenizer (saved beside each checkpoint), else the official vocabulary the runs default to
     AlbertTokenizer.from_pretrained(ck if (ck / "spiece.model").exists() else default_model_path()).save_pretrained(tmp)
+    # paths of this machine's run are not the package's business: keep them relative to the repository
+    tc = {k: (_relative(v) if k in ("corpus", "eval_corpus", "out", "init_from", "tokenizer") and v else v)
+          for k, v in tc.items()}
+    stream = state.get("data", {}).get("stream", {})
+    size = state.get("corpus_fingerprint", {}).get("size")
     metrics = {"checkpoint": ck.name, "steps": state["step"], "final_train_loss": state["history"][-1]["loss"],
                "evals": state["evals"], "train_config": tc, "eval_batches": EVAL_BATCHES, "heldout": {}}
+    if stream and size:
+        # passes over the training corpus so far: whole epochs plus the part of this one already read
+        metrics["corpus_passes"] = stream["epoch"] + stream["read_offset"] / size
     for src in SOURCES:
         text = Path(f"{args.heldout}-{src}.txt")
         shutil.copy(text, tmp / f"heldout-{src}.txt")
@@ -81,6 +98,10 @@ def main():
         print(f"{name}: {r['hits']}/{r['total']} in the top 5")
     (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     (tmp / "about.txt").write_text(args.about.strip() + "\n")
+    hist = state["history"]
+    assert [h["step"] for h in hist] == list(range(1, len(hist) + 1)), "history must hold every step"
+    (tmp / "train_loss.json").write_text(json.dumps({"first_step": 1, "loss": [round(h["loss"], 3) for h in hist]},
+                                                    separators=(",", ":")) + "\n")
     if (run / "loss.png").exists():
         shutil.copy(run / "loss.png", tmp / "loss.png")
     if dst.exists():

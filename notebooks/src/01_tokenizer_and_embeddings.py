@@ -15,7 +15,11 @@
 # - the shapes from (B, T) ids to (B, T, V) logits, drawn and checked against the library;
 # - how ALBERT's V×E table and E→H projection differ from BERT's V×H table, and what that saves (Tables 1, 3);
 # - why the table can be narrow: a row is the same in every sentence, the layers add the context (§3.1);
-# - what a trained embedding table looks like.
+# - what a trained embedding table has learnt (nearest neighbours).
+#
+# **Model**: sections 4 and 5 run the bundled `minialbert-default`, a small ALBERT of the paper's shape
+# (E = 128 < H = 256, 6 layer applications of one shared layer, post-LN, the official 30k vocabulary) that
+# minialbert pretrained on English; the first cell prints its shape from its config.
 #
 # Two exercises at the end (graded by checker cells) ask you to count the factorised embedding's
 # parameters and to write the embedding block yourself. How we know the library's numbers equal Hugging
@@ -46,6 +50,11 @@ BUNDLED = hub.default_model_path()                                     # package
 PUBLISHED = REPO / "tests" / "fixtures" / "shared" / "reference" / "published.md"   # vendored from shared/
 VECTORS = REPO / "tests" / "fixtures" / "shared" / "albert-vocab" / "test_vectors.json"
 print("minialbert", ma.__version__, "| bundled model:", BUNDLED.name)
+_bc = ma.AlbertConfig.from_json_file(BUNDLED / "config.json")
+print(f"  V={_bc.vocab_size} E={_bc.embedding_size} H={_bc.hidden_size} L={_bc.num_hidden_layers} "
+      f"G={_bc.num_hidden_groups} NH={_bc.num_attention_heads} I={_bc.intermediate_size} "
+      f"{_bc.ln_type} {_bc.hidden_act}")
+assert _bc.embedding_size < _bc.hidden_size and _bc.ln_type == "postln"   # as the text above says
 
 # %% [markdown]
 # ## 1. Text → SentencePiece pieces → ids
@@ -392,7 +401,7 @@ def effective_rank(s):                 # exp of the entropy of the normalised sp
 
 
 # The first layer's inputs for many real tokens (N, H): centred, their rank cannot exceed E.
-lines_all = [l for l in (BUNDLED / "heldout.txt").read_text(encoding="utf-8").splitlines() if l.strip()][:40]
+lines_all = [l for l in (BUNDLED / "heldout-pydocs.txt").read_text(encoding="utf-8").splitlines() if l.strip()][:40]
 many = tok(lines_all, padding=True, truncation=True, max_length=64, return_tensors="np")
 h0 = ctx_model(many["input_ids"], attention_mask=many["attention_mask"], output_hidden_states=True)["hidden_states"][0]
 X0 = np.asarray(h0, dtype=np.float64)[many["attention_mask"].astype(bool)]
@@ -413,89 +422,92 @@ ax.grid(alpha=0.3, which="both")
 ax.legend()
 fig.tight_layout()
 plt.show()
+# stated below
+assert rank0 == cc.embedding_size - 1                       # LayerNorm's mean removal costs one dimension
+assert s_tr[0] > s_rand[0] and effective_rank(s_tr) > 0.8 * cc.embedding_size
 
 # %% [markdown]
-# ## 5. What the bundled model's embedding table looks like
+# How to read it: pretraining has scaled the projection up (its largest singular value is well above the
+# random one's) but has kept it using all of its E directions (effective rank above 80 % of E, asserted),
+# much like a random matrix: nothing suggests E = 128 is wasted in this model. The rank of the first
+# layer's inputs is exactly E − 1, not E: the embedding LayerNorm subtracts each row's mean, so the E-wide
+# vectors lie in a hyperplane of dimension E − 1 before they are projected (asserted above). Whatever
+# the layers compute, they start from that thin slice of their H = 256 dimensions.
+
+# %% [markdown]
+# ## 5. What the bundled model's embedding table has learnt: nearest neighbours
 #
-# `minialbert/bundled/minialbert-default` is a small ALBERT (E = H = 128, 4 layers sharing one group) that minialbert
-# pretrained on the Python documentation. Its V×E table has a row for every piece, but only pieces that
-# occur in the corpus were ever trained, so we take the 300 pieces most frequent in its held-out text and
-# project their rows onto the two directions of largest variance (PCA by numpy's SVD). The model is to be
-# replaced by a better-trained one (weights/README.md), so the picture is read from the weights at run time; what to look for is whether kinds of
-# pieces (digits, punctuation, word starts, continuations) form their own regions.
+# The bundled model's V×E table has a row for every piece; pretraining moved the rows of the pieces its
+# corpus contains (English: WordNet's glosses, the Python documentation, the Debian handbook). A row means
+# nothing on its own, but rows that the MLM objective uses alike end up pointing alike, so the question to
+# ask is *which rows are near which*. Below, for a few query words, the five nearest rows by cosine (in all E
+# dimensions) among the ~7,600 pieces seen at least three times in the model's held-out text, and then the
+# same question asked of whole groups (colours, number words, countries, digits, family words): how many
+# members have a fellow member among their five nearest, against a freshly initialised table of the same
+# shape as the baseline.
 
 # %%
 mlm = ma.AlbertForMaskedLM.from_pretrained(BUNDLED)
 c = mlm.config
 print(f"bundled model: V={c.vocab_size} E={c.embedding_size} H={c.hidden_size} L={c.num_hidden_layers} "
-      f"G={c.num_hidden_groups}, {mlm.num_parameters() / 1e6:.2f}M parameters")
+      f"G={c.num_hidden_groups} ln_type={c.ln_type}, {mlm.num_parameters() / 1e6:.2f}M parameters")
 W = np.asarray(mlm.params["albert.embeddings.word_embeddings.weight"], dtype=np.float64)   # (V, E)
+W_init = np.asarray(ma.AlbertForMaskedLM(c, seed=0).params["albert.embeddings.word_embeddings.weight"],
+                    dtype=np.float64)                                                       # (V, E), untrained
 
-lines = (BUNDLED / "heldout.txt").read_text(encoding="utf-8").splitlines()[:400]
-counts = Counter(i for l in lines if l.strip() for i in tok.encode(l, add_special_tokens=False))
+counts = Counter()
+for source in ("pydocs", "wordnet", "handbook"):
+    for l in (BUNDLED / f"heldout-{source}.txt").read_text(encoding="utf-8").splitlines():
+        counts.update(tok.encode(l, add_special_tokens=False))
+groups = {"colours": "red white black green blue yellow brown grey purple pink orange".split(),
+          "number words": "two three four five six seven eight nine ten".split(),
+          "countries": "france italy spain germany england china japan india russia canada egypt".split(),
+          "digits": list("0123456789"),
+          "family": "father mother son daughter brother sister wife husband".split()}
+group_ids = {g: tok.convert_tokens_to_ids(["\u2581" + w for w in ws]) for g, ws in groups.items()}
 special = set(tok.all_special_ids)
-chosen = [i for i, _ in counts.most_common() if i not in special][:300]
-digits = [tok.convert_tokens_to_ids(f"\u2581{d}") for d in "0123456789"]
-chosen += [d for d in digits if d not in chosen]
-pieces = tok.convert_ids_to_tokens(chosen)
+cand = np.array(sorted({i for i, n in counts.items() if n >= 3 and i not in special}
+                       | {i for ids in group_ids.values() for i in ids}))          # (N,) candidate ids
 
 
-def kind(p):
-    core = p.lstrip("\u2581")
-    if core.isdigit():
-        return "digit"
-    if core and not any(ch.isalnum() for ch in core):
-        return "punctuation"
-    return "word start (▁)" if p.startswith("\u2581") else "continuation"
+def nearest(table, i, k=5):
+    """The k candidate ids whose rows have the largest cosine with row i (i itself excluded)."""
+    A = table[cand] / np.linalg.norm(table[cand], axis=1, keepdims=True)         # (N, E)
+    sims = A @ (table[i] / np.linalg.norm(table[i]))                               # (N,)
+    order = [int(cand[j]) for j in np.argsort(-sims, kind="stable") if cand[j] != i][:k]
+    return order, {int(cand[j]): float(sims[j]) for j in range(len(cand))}
 
 
-X = W[chosen] - W[chosen].mean(axis=0)                       # (N, E), centred
-U, S, Vt = np.linalg.svd(X, full_matrices=False)
-Z = X @ Vt[:2].T                                              # (N, 2)
-explained = S[:2] ** 2 / (S ** 2).sum()
-print(f"{len(chosen)} pieces; the first two components explain {100 * explained[0]:.1f}% and "
-      f"{100 * explained[1]:.1f}% of the variance")
-logc = np.log([max(counts[i], 1) for i in chosen])
-print(f"correlation of component 1 with log(frequency in the held-out text): {np.corrcoef(Z[:, 0], logc)[0, 1]:+.2f}")
+print(f"{len(cand)} candidate pieces\n")
+print(f"{'query':<10} five nearest rows (cosine)")
+for w in ["king", "france", "three", "red", "quickly", "function", "install"]:
+    i = tok.convert_tokens_to_ids("\u2581" + w)
+    near, sims = nearest(W, i)
+    print(f"{w:<10} " + ", ".join(f"{tok.convert_ids_to_tokens(j).lstrip(chr(0x2581))} ({sims[j]:.2f})" for j in near))
 
 # %%
-kinds = [kind(p) for p in pieces]
-fig, ax = plt.subplots(figsize=(8.5, 6.5))
-for k, col in (("word start (▁)", "C0"), ("continuation", "C1"), ("punctuation", "C3"), ("digit", "C2")):
-    m = np.array([x == k for x in kinds])
-    ax.scatter(Z[m, 0], Z[m, 1], s=14, alpha=0.6, color=col, label=f"{k} ({m.sum()})")
-label = set(digits) | {tok.convert_tokens_to_ids(t) for t in
-                       ["\u2581the", "\u2581a", "\u2581is", "\u2581function", "\u2581return", "\u2581module",
-                        "\u2581class", "\u2581value", "\u2581file", "\u2581list", "\u2581string", ".", ",",
-                        "(", ")", ":"]}
-for (x, y), i, p in zip(Z, chosen, pieces):
-    if i in label:
-        ax.annotate(p, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
-ax.set(title=f"Bundled model's word embeddings (E = {c.embedding_size}), PCA of {len(chosen)} frequent pieces",
-       xlabel=f"principal component 1 ({100 * explained[0]:.0f}% of variance)",
-       ylabel=f"principal component 2 ({100 * explained[1]:.0f}% of variance)")
-ax.legend(loc="best", fontsize=9)
-ax.grid(alpha=0.3)
-fig.tight_layout()
-plt.show()
+def fellow_rate(table):
+    """Per group: how many members have another member among their 5 nearest rows."""
+    return {g: sum(any(j in ids for j in nearest(table, i)[0]) for i in ids) for g, ids in group_ids.items()}
 
 
-def mean_cos(idx):
-    A = W[idx] / np.linalg.norm(W[idx], axis=1, keepdims=True)
-    C = A @ A.T
-    return (C.sum() - len(idx)) / (len(idx) * (len(idx) - 1))
-
-
-others = [i for i, k in zip(chosen, kinds) if k == "word start (▁)"][:50]
-print(f"mean cosine similarity between rows: among the 10 digits {mean_cos(digits):.3f}, "
-      f"among 50 frequent word starts {mean_cos(others):.3f}")
+trained, untrained = fellow_rate(W), fellow_rate(W_init)
+print(f"{'group':<14}{'members':>8}{'trained':>9}{'fresh init':>12}")
+for g, ids in group_ids.items():
+    print(f"{g:<14}{len(ids):>8}{trained[g]:>9}{untrained[g]:>12}")
+# stated below: in the trained table at least 80 % of each group's members have a fellow among their 5
+# nearest of ~7,600; in a fresh table hardly any (chance: 5 draws of ~7,600 hitting ~10 fellows, ~0.7 %)
+assert all(trained[g] >= 0.8 * len(ids) for g, ids in group_ids.items()), trained
+assert sum(untrained.values()) <= 3, untrained
 
 # %% [markdown]
-# How to read it: two components of a 128-dimensional table hold only a part of its variance, so
-# overlapping points need not be close in the full space; the cosine numbers above are computed in the
-# full E dimensions. A model that has learnt more groups pieces by use (digits with digits, closing
-# brackets with punctuation); an undertrained one mostly spreads them by frequency, which the
-# correlation printed above measures (PCA's sign is arbitrary, so only its size matters).
+# How to read it: the table has sorted words by what they do in a sentence. Colours sit with colours,
+# countries with countries, number words with number words, family words with family words (asserted:
+# at least 80 % of each group finds a fellow among its five nearest of ~7,600 pieces, where a freshly
+# initialised table finds almost none), and the Python documentation's words with their own kind
+# (`function` next to `method`). This is what §3.1 means by a *context-independent* representation:
+# each row is a summary of how a piece is used everywhere, with no sentence in sight. Which sense of
+# "bank" is meant, or whether "three" counts apples or arguments, is left to the layers above (section 4).
 #
 # The embedding block's numbers (the output of the embeddings and the E→H projection, and their gradients)
 # are checked against Hugging Face's in the appendix, [08 · How we know these numbers are right](08_appendix_parity.ipynb), section 1.
@@ -553,6 +565,7 @@ check.grade(ex01.embed, answer)
 # - A piece's row is context-free ("bank" enters the first layer identically in every sentence); the layers
 #   make its vector depend on the sentence. That is why H carries the model and E can stay small, and why
 #   the first layer's inputs span at most E of the H dimensions.
+# - What the table learns is *use*: the trained rows put colours with colours and countries with countries.
 # - The shapes run (B, T) → (B, T, E) → (B, T, H) through the layers → (B, T, E) in the MLM head →
 #   (B, T, V), the decoder being the word table itself.
 #
