@@ -1,6 +1,6 @@
 """The pretraining loop: MLM + SOP with the hand-written backward pass.
 
-    minialbert pretrain --corpus data/pydocs.txt --eval-corpus data/pydocs-heldout.txt \\
+    minialbert pretrain --corpus data/corpus.txt --eval-corpus data/corpus-heldout.txt \\
         --config configs/tiny.json --out runs/tiny --steps 2000
 
 One step: for each of ``grad_accum`` micro-batches, forward + backward (the
