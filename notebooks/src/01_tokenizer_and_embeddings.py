@@ -362,7 +362,7 @@ for k, c in curves.items():
 assert np.array_equal(vecs[0, 0], vecs[0, 1]) and np.array_equal(vecs[0, 0], vecs[0, 2])   # same input row
 assert all(c[-1] < 0.999 for c in curves.values())        # the layers made them differ
 same_sense = curves["river / lake (same sense)"][-1]
-assert same_sense > max(curves["river / money"][-1], curves["lake / money"][-1])   # stated below
+assert same_sense > max(curves["river / money"][-1], curves["lake / money"][-1]) + 0.05   # stated below
 
 fig, ax = plt.subplots(figsize=(6.5, 3.6))
 for k, c in curves.items():
@@ -379,7 +379,8 @@ plt.show()
 # So the table row is a context-free key: whatever "bank" means here is decided by the layers, which is
 # why the paper lets H grow while E stays at 128. The two river-side uses also stay nearer each other than
 # either comes to the money one (asserted above): even this small model separates the senses a little,
-# from the words around "bank" alone, and the gap widens with every layer application.
+# from the words around "bank" alone; the gap opens within the first two applications and stays (above
+# 0.05 in cosine at the last one, asserted).
 #
 # **What the projection does with its E inputs.** Every token enters the first layer as `W·e + b` with
 # `W` of shape (H, E), so the H-wide inputs of all pieces lie in an affine subspace of dimension at most
