@@ -4,7 +4,7 @@ weights/README.md states about it is re-measured here:
 
 - it is the paper's shape (post-LN, factorised E < H, one shared group) and Hugging Face transformers
   runs it as minialbert does (tests/fixtures/bundled_hf, written by scripts/make_bundled_hf_fixture.py);
-- its held-out MLM accuracy per corpus source equals metrics.json, and beats the previous bundled
+- its held-out MLM and SOP accuracy per corpus source equal metrics.json, and beats the previous bundled
   model's 0.273 on held-out Python documentation (issue 12's floor);
 - through the default pipeline (no model named), the fill-mask hits on weights/sentences/ (written
   before training) equal metrics.json; issue 12's fill-mask floors (half of the everyday sentences,
@@ -79,6 +79,10 @@ def test_held_out_mlm_accuracy_equals_metrics(source):
     # the same weights and batches: equal but for BLAS summation order flipping a near-tied argmax
     # (a few of ~10k predictions)
     assert abs(r["mlm_accuracy"] - stated) <= 1e-3, (r, stated)
+    # SOP: one decision per pair, eval_batches x batch_size pairs; allow three near-ties to flip
+    pairs = m["eval_batches"] * tc["batch_size"]
+    assert abs(r["sop_accuracy"] - m["heldout"][source]["sop_accuracy"]) <= 3 / pairs, r
+    assert r["sop_accuracy"] > 0.55                      # above a coin flip by more than 3 standard errors
     assert r["mlm_accuracy"] > 0.2                       # far above the commonest-piece baseline (~0.04)
     if source == "pydocs":
         # issue 12's floor: the previous bundled model's 0.273 on its own held-out Python documentation
