@@ -175,6 +175,7 @@ print(f"\n{len(copies)} of {len(misses)} everyday misses put a word of the sente
       f"capital-city sentences right: {sum(s['hit'] for s in capitals)} of {len(capitals)}")
 # the facts the text below states
 assert np.median(ranks["everyday"]) < 100 and np.median(ranks["pydocs"]) < np.median(ranks["everyday"])
+assert lists["pydocs"]["hits"] > lists["everyday"]["hits"] and 1 in ranks["everyday"] + ranks["pydocs"]
 assert len(copies) >= len(misses) / 3 and not any(s["hit"] for s in capitals)
 
 # %% [markdown]
