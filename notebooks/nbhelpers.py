@@ -481,19 +481,17 @@ def plot_loss_curves(loss, smooth=8, baselines=None, title="", label="train loss
     return fig
 
 
-def plot_bundled_run(loss, evals, dips, mlm_baseline, title=""):
-    """The bundled model's run: (left) training loss per step, a running median and the held-out loss,
+def plot_bundled_run(loss, median, evals, dips, mlm_baseline, title=""):
+    """The bundled model's run: (left) training loss per step, its running median (`median`: one value per
+    full window, centred, as the notebook computes it) and the held-out loss,
     the steps found as dips marked; (right) held-out MLM and SOP accuracy with their no-context baselines
     (always the commonest piece; a coin flip for SOP). Returns the figure."""
     loss = np.asarray(loss, dtype=float)
     steps = np.arange(1, len(loss) + 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
     ax1.plot(steps, loss, lw=0.5, color="#4e79a7", alpha=0.5, label="train loss per step (MLM + SOP)")
-    k = 201
-    if len(loss) > k:
-        med = np.array([np.median(loss[i:i + k]) for i in range(0, len(loss) - k + 1, 25)])
-        ax1.plot(np.arange(k // 2 + 1, len(loss) - k // 2 + 1, 25)[:len(med)], med, lw=2, color="#e15759",
-                 label=f"running median over {k} steps")
+    k = len(loss) - len(median) + 1                                 # the window the median was taken over
+    ax1.plot(steps[k // 2:k // 2 + len(median)], median, lw=2, color="#e15759", label=f"running median over {k} steps")
     ax1.plot([e["step"] for e in evals], [e["eval_loss"] for e in evals], "o", ms=3, color="black",
              label="held-out loss")
     if len(dips):

@@ -23,7 +23,7 @@ BUNDLED=minialbert/bundled/minialbert-default
 START=(--config configs/minialbert-default.json)
 if [ -e "$RUN/LATEST" ]; then
     START=(--config configs/minialbert-default.json --resume)
-elif [ -s "$BUNDLED/model.safetensors" ] && [ "$(python3 -c "import json; print(json.load(open('$BUNDLED/config.json')).get('ln_type'))")" = postln ]; then
+elif [ -s "$BUNDLED/model.safetensors" ]; then
     START=(--init-from "$BUNDLED")
 fi
 python3 -m minialbert pretrain --corpus data/corpus.txt --eval-corpus data/corpus-heldout.txt \

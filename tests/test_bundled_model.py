@@ -113,9 +113,10 @@ def test_fill_mask_hits_equal_metrics():
 
 @pytest.mark.xfail(strict=True, reason="issue 12's fill-mask floors are not met yet (weights/README.md)")
 def test_fill_mask_floors_of_issue_12():
-    got = _hits(ma.pipeline("fill-mask"))
-    assert got["everyday"][0] >= 0.5 * got["everyday"][1]
-    assert got["pydocs"][0] >= 0.6 * got["pydocs"][1]
+    # the recorded counts, which test_fill_mask_hits_equal_metrics re-measures through the pipeline
+    stated = metrics()["fill_mask"]
+    assert stated["everyday"]["hits"] >= 0.5 * stated["everyday"]["total"]
+    assert stated["pydocs"]["hits"] >= 0.6 * stated["pydocs"]["total"]
 
 
 def test_cli_names_the_bundled_model_on_stderr_unless_quiet():

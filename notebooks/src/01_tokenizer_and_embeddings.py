@@ -471,10 +471,17 @@ cand = np.array(sorted({i for i, n in counts.items() if n >= 3 and i not in spec
                        | {i for ids in group_ids.values() for i in ids}))          # (N,) candidate ids
 
 
-def nearest(table, i, k=5):
+def unit_rows(table):
+    """table's rows scaled to length 1, so that a dot product is a cosine."""
+    return table / np.linalg.norm(table, axis=1, keepdims=True)
+
+
+U, U_init = unit_rows(W), unit_rows(W_init)                                       # (V, E) each
+
+
+def nearest(units, i, k=5):
     """The k candidate ids whose rows have the largest cosine with row i (i itself excluded)."""
-    A = table[cand] / np.linalg.norm(table[cand], axis=1, keepdims=True)         # (N, E)
-    sims = A @ (table[i] / np.linalg.norm(table[i]))                               # (N,)
+    sims = units[cand] @ units[i]                                                  # (N,)
     order = [int(cand[j]) for j in np.argsort(-sims, kind="stable") if cand[j] != i][:k]
     return order, {int(cand[j]): float(sims[j]) for j in range(len(cand))}
 
@@ -483,16 +490,16 @@ print(f"{len(cand)} candidate pieces\n")
 print(f"{'query':<10} five nearest rows (cosine)")
 for w in ["king", "france", "three", "red", "quickly", "function", "install"]:
     i = tok.convert_tokens_to_ids("\u2581" + w)
-    near, sims = nearest(W, i)
+    near, sims = nearest(U, i)
     print(f"{w:<10} " + ", ".join(f"{tok.convert_ids_to_tokens(j).lstrip(chr(0x2581))} ({sims[j]:.2f})" for j in near))
 
 # %%
-def fellow_rate(table):
+def fellow_rate(units):
     """Per group: how many members have another member among their 5 nearest rows."""
-    return {g: sum(any(j in ids for j in nearest(table, i)[0]) for i in ids) for g, ids in group_ids.items()}
+    return {g: sum(any(j in ids for j in nearest(units, i)[0]) for i in ids) for g, ids in group_ids.items()}
 
 
-trained, untrained = fellow_rate(W), fellow_rate(W_init)
+trained, untrained = fellow_rate(U), fellow_rate(U_init)
 print(f"{'group':<14}{'members':>8}{'trained':>9}{'fresh init':>12}")
 for g, ids in group_ids.items():
     print(f"{g:<14}{len(ids):>8}{trained[g]:>9}{untrained[g]:>12}")

@@ -329,7 +329,7 @@ mlm_baseline = np.bincount(held_ids).max() / len(held_ids)
 
 # dips: steps whose loss falls more than 1.5 nats under the median of the 201 steps around them
 k = 201
-med = np.array([np.median(run_loss[i:i + k]) for i in range(len(run_loss) - k + 1)])
+med = np.median(np.lib.stride_tricks.sliding_window_view(run_loss, k), axis=1)   # (steps - k + 1,), centred
 low = np.flatnonzero(run_loss[k // 2:len(run_loss) - k // 2] < med - 1.5) + k // 2 + 1      # 1-based steps
 dips = [int(x) for j, x in enumerate(low) if j == 0 or x - low[j - 1] > 50]                 # first of each run
 per_pass = metrics["steps"] / metrics["corpus_passes"]         # steps the stream takes to read the corpus once
@@ -340,7 +340,7 @@ print(f"dips at steps {dips}")
 print(f"one pass over the training corpus = {per_pass:.1f} steps ({metrics['corpus_passes']:.2f} passes so far); "
       f"{len(recurring)} of {len(dips)} dips have another dip one pass away (within 3 steps)")
 
-fig = nbhelpers.plot_bundled_run(run_loss, evals, dips, mlm_baseline,
+fig = nbhelpers.plot_bundled_run(run_loss, med, evals, dips, mlm_baseline,
                                  title=f"minialbert-default: {metrics['steps']:,} steps of MLM + SOP")
 plt.show()
 
