@@ -6,12 +6,14 @@
 #   bash scripts/train_default_model.sh [RUN_DIR] [extra pretrain arguments, e.g. --device cuda]
 #
 # Needs: apt-get install wordnet-base python3.11-doc debian-handbook; ~0.6 s a step on a 2-core CPU alone.
-# One 40,000-step LAMB schedule, run across sessions; rerunning the same command continues it bit for bit
-# (--resume) while the run directory survives:
+# One 40,000-step LAMB schedule (then 8,000 more steps, phase 4), run across sessions; rerunning the
+# same command continues it bit for bit (--resume) while the run directory survives:
 #   phase 1 (2026-12-05): from scratch; steps 1-3,250 scheduled for 9,000, then scheduled for 40,000
 #                         (--resume with a larger --steps), stopped at step 9,000
 #   phase 2 (2026-12-05, later): --resume, steps 9,001-21,750 (~1.7 steps/s alone); bundled from here on
-#   phase 3 (2026-12-05, third session): --resume, steps from 21,751 (weights/README.md)
+#   phase 3 (2026-12-05, third and fourth sessions): --resume, steps 21,751-40,000, the schedule's end
+#   phase 4 (2026-12-05, fourth and fifth sessions): STEPS=48000, --resume: a second linear decay from
+#                         3.3e-4 to 0 over steps 40,001-48,000; bundled (weights/README.md)
 # A machine's run directory may not outlive its session: then the next phase starts from the bundled
 # weights with --init-from (a fresh LAMB state and warmup; give it its own --steps).
 set -euo pipefail
