@@ -13,6 +13,7 @@ weights/README.md states about it is re-measured here:
 - with no --model, the CLI names the model on stderr (one line), and --quiet silences it.
 """
 import hashlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -88,6 +89,28 @@ def test_held_out_mlm_accuracy_equals_metrics(source):
         # issue 12's floor: the previous bundled model's 0.273 on its own held-out Python documentation
         # (the same 20 held-out pages); 0.01 of margin for the float16 storage and summation order
         assert r["mlm_accuracy"] > 0.273 + 0.01
+
+
+def test_copying_probe_counts_what_the_exporter_counts():
+    """scripts/probe_copying.py (weights/README.md quotes it) splits the held-out predictions by whether
+    the answer stands elsewhere in the sequence: its overall accuracy must be the exporter's, and the
+    README's reading of it must hold: the model guesses a word of the sequence more often than the
+    answer is one."""
+    spec = importlib.util.spec_from_file_location("probe_copying", ROOT / "scripts" / "probe_copying.py")
+    probe_copying = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe_copying)
+    tc = metrics()["train_config"]
+    model = ma.AlbertForPreTraining.from_pretrained(DIR)
+    model.mlm_labelled_only = True
+    model.eval()
+    tok = ma.AlbertTokenizer.from_pretrained(DIR)
+    text = DIR / "heldout-wordnet.txt"
+    r = probe_copying.probe(model, tok, text, tc, n_batches=4)
+    ref = evaluate_saved(DIR, text, tc, 4)
+    # the same 4 batches (~1,000 predictions) through the same weights: equal up to a tie or two
+    assert abs(r["accuracy"] - ref["mlm_accuracy"]) <= 2 / r["masked"], (r, ref)
+    assert r["accuracy_copyable"] > r["accuracy_other"] + 0.2
+    assert r["first_guess_in_sequence"] > r["copyable_share"] + 0.05
 
 
 def _hits(fill):
