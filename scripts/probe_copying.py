@@ -7,7 +7,8 @@ that trained it (the same held-out seed as its metrics.json), every masked posit
 its answer also stands unmasked elsewhere in the same sequence ("copyable"). Prints, per source: the
 share of answers that are copyable, the accuracy on each kind, and the share of the model's first guesses
 that are a word of the sequence; then the same split for answers of at least 4 letters (mostly content
-words, where copying is not just guessing "the" again). weights/README.md quotes it (issue 12: why the everyday list misses).
+words, where copying is not just guessing "the" again). Last, the rank of the intended word of every
+sentence of the fill-mask lists (weights/sentences/*.json): how far each list is from its floor. weights/README.md quotes it (issue 12: why the everyday list misses).
 """
 import json
 import sys
@@ -66,6 +67,17 @@ def probe(model, tok, text, tc, n_batches=N_BATCHES):
             "long_accuracy_other": ok["long other"] / max(1, n["long other"])}
 
 
+def list_ranks(model, tok, sentences):
+    """The rank (1 = first) of each sentence's intended word among the MLM logits at its [MASK]."""
+    ranks = []
+    for text, word in sentences:
+        ids = tok(text)["input_ids"]
+        at = ids.index(tok.mask_token_id)
+        logits = backend.to_numpy(model(np.array([ids]))["prediction_logits"][0, at])   # (V,)
+        ranks.append(int((logits > logits[tok.convert_tokens_to_ids("\u2581" + word)]).sum()) + 1)
+    return ranks
+
+
 def main():
     model_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else default_model_path()
     tc = json.loads((model_dir / "metrics.json").read_text())["train_config"]
@@ -80,6 +92,10 @@ def main():
         print(f"{src:9} {r['masked']:6}  {r['copyable_share']:8.3f}  {r['accuracy_copyable']:13.3f}"
               f"  {r['accuracy_other']:10.3f}  {r['accuracy']:.3f}  {r['first_guess_in_sequence']:27.3f}"
               f"  | {r['long_copyable_share']:31.3f}  {r['long_accuracy_copyable']:13.3f}  {r['long_accuracy_other']:10.3f}")
+    model.mlm_labelled_only = False
+    for f in sorted((ROOT / "weights" / "sentences").glob("*.json")):
+        ranks = sorted(list_ranks(model, tok, json.loads(f.read_text())["sentences"]))
+        print(f"{f.stem}: rank of the intended word, sorted: {ranks} (median {np.median(ranks):g})")
 
 
 if __name__ == "__main__":
