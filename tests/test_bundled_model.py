@@ -25,7 +25,7 @@ import pytest
 import minialbert as ma
 from minialbert import backend
 from minialbert.hub import BUNDLED_DIR, DEFAULT_MODEL_NAME  # package data
-from minialbert.training.pretrain import evaluate_saved
+from minialbert.training.pretrain import evaluate_saved, load_for_eval
 
 ROOT = Path(__file__).resolve().parents[1]
 DIR = BUNDLED_DIR / DEFAULT_MODEL_NAME
@@ -100,10 +100,8 @@ def test_copying_probe_counts_what_the_exporter_counts():
     probe_copying = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(probe_copying)
     tc = metrics()["train_config"]
-    model = ma.AlbertForPreTraining.from_pretrained(DIR)
-    model.mlm_labelled_only = True
+    model, tok = load_for_eval(DIR)
     model.eval()
-    tok = ma.AlbertTokenizer.from_pretrained(DIR)
     text = DIR / "heldout-wordnet.txt"
     r = probe_copying.probe(model, tok, text, tc, n_batches=4)
     ref = evaluate_saved(DIR, text, tc, 4)

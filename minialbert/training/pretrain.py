@@ -201,16 +201,25 @@ def evaluate(model, batches, n_batches: int) -> Dict[str, float]:
 HELDOUT_SEED = 12345    # the held-out stream's seed: every evaluation of a run sees the same batches
 
 
-def evaluate_saved(model_dir, text, train_config: dict, n_batches: int) -> Dict[str, float]:
-    """`evaluate` for a saved model on held-out `text`, batched and masked as the run that trained it
-    (its train_config: batch size, sequence length, predictions per sequence)."""
+def load_for_eval(model_dir):
+    """A saved model (MLM head at labelled positions only) and its tokenizer, for held-out evaluation."""
     model = AlbertForPreTraining.from_pretrained(model_dir)
     model.mlm_labelled_only = True
-    tok = load_tokenizer(model_dir)
+    return model, load_tokenizer(model_dir)
+
+
+def heldout_batches(text, tok, train_config: dict) -> PretrainingBatches:
+    """Held-out `text` batched and masked as the run that trained the model (its train_config: batch
+    size, sequence length, predictions per sequence), with the trainer's held-out seed."""
     dcfg = PretrainingDataConfig(max_seq_length=train_config["max_seq_length"],
                                  max_predictions_per_seq=train_config["max_predictions_per_seq"])
-    batches = PretrainingBatches(text, tok, dcfg, train_config["batch_size"], seed=HELDOUT_SEED)
-    return evaluate(model, batches, n_batches)
+    return PretrainingBatches(text, tok, dcfg, train_config["batch_size"], seed=HELDOUT_SEED)
+
+
+def evaluate_saved(model_dir, text, train_config: dict, n_batches: int) -> Dict[str, float]:
+    """`evaluate` for a saved model on held-out `text` (heldout_batches)."""
+    model, tok = load_for_eval(model_dir)
+    return evaluate(model, heldout_batches(text, tok, train_config), n_batches)
 
 
 def plot_history(history: List[dict], evals: List[dict], path: Path):
